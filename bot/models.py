@@ -1,0 +1,191 @@
+"""Plain data passed between the pipeline's stages; no I/O, no library types.
+
+Every stage speaks these types so that feedparser, spaCy, SQLAlchemy and the chat SDKs stay
+confined to the one module that needs each of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+# --------------------------------------------------------------------------- feeds
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What the guarded fetcher got for one URL.
+
+    ``status`` is "ok" (``body`` holds the checked bytes), "not_modified" (a 304: nothing to
+    parse) or "error" (``error`` says why, in words a user can act on).
+    """
+
+    url: str
+    status: str
+    final_url: str | None = None
+    body: bytes | None = None
+    content_type: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    http_status: int | None = None
+    error: str | None = None
+    # Headers a parser needs to pick the right encoding (content-type, content-location...).
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    """One item of a parsed feed, with every field already length-capped."""
+
+    guid: str | None
+    link: str | None
+    title: str
+    summary: str
+    content: str
+    published: datetime | None = None
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str
+    link: str | None
+    entries: tuple[FeedEntry, ...]
+    bozo: bool = False
+    bozo_reason: str | None = None
+
+
+# --------------------------------------------------------------------------- watchlist
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A watched thing: the name users see, every surface form that should match it, forms that
+    must not, and the destinations its alerts go to (e.g. "slack:C0123", "discord:4567",
+    "console")."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+class Section(StrEnum):
+    HEADLINE = "headline"
+    LEAD = "lead"
+    BODY = "body"
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an article, with character offsets into the text it came from."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    text: str
+    sentence: str
+    section: Section
+
+
+@dataclass(frozen=True)
+class EntityMatch:
+    """Why an article matched one watched entity: the hits and how prominent they are (0..1)."""
+
+    name: str
+    salience: float
+    hits: tuple[Hit, ...]
+    channels: tuple[str, ...] = ()
+
+
+class ClaimKind(StrEnum):
+    STATISTIC = "statistic"
+    QUOTE = "quote"
+    ATTRIBUTION = "attribution"
+    CAUSAL = "causal"
+    COMPARISON = "comparison"
+    STATUS = "status"
+    PREDICTION = "prediction"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A check-worthy sentence; ``n`` numbers flagged claims 1.. in article order and is what
+    users type in verdict replies. ``cues`` are the words that made it check-worthy."""
+
+    n: int
+    text: str
+    score: float
+    kinds: tuple[ClaimKind, ...]
+    cues: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Analysis:
+    matched: bool
+    entities: tuple[EntityMatch, ...]
+    summary: tuple[str, ...]
+    claims: tuple[Claim, ...]
+
+
+# --------------------------------------------------------------------------- verdicts and alerts
+
+
+class Verdict(StrEnum):
+    UNCHECKED = "unchecked"
+    TRUE = "true"
+    FALSE = "false"
+    MISLEADING = "misleading"
+    UNPROVEN = "unproven"
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """A claim as an alert shows it: its latest verdict and who gave it."""
+
+    n: int
+    text: str
+    kinds: tuple[str, ...]
+    verdict: Verdict = Verdict.UNCHECKED
+    checked_by: str | None = None
+    checked_at: datetime | None = None
+    source_url: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class EntityView:
+    name: str
+    why: str
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """Everything a chat adapter needs to render one alert. Text here is raw feed text: each
+    adapter escapes it for its own markup, last, exactly once."""
+
+    alert_id: int
+    title: str
+    url: str | None
+    source: str
+    published: datetime | None
+    entities: tuple[EntityView, ...]
+    summary: tuple[str, ...]
+    claims: tuple[ClaimView, ...]
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """Where a delivered alert lives on its platform, so it can be edited and threaded."""
+
+    destination: str
+    message_id: str
+    thread_id: str | None = None
