@@ -1,0 +1,127 @@
+"""The analysis stage as one call: `Analyser.analyse(title, text) -> Analysis`.
+
+The cheap gate (tokenizer + one compiled matcher) runs on every article; sentence splitting,
+the summary and claim scoring (which loads the spaCy model) run only on matches. A teaser-only
+article is completed from its page when a page fetcher is given.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from bot.analysis.claims import ClaimScorer, flag_claims
+from bot.analysis.summary import summarise
+from bot.analysis.text import (
+    html_to_text,
+    input_problem,
+    looks_like_teaser,
+    split_sentences,
+    strip_html,
+)
+from bot.analysis.variants import propose_variants
+from bot.analysis.watchlist import Watchlist
+from bot.models import Analysis, Entity, Sentence
+
+log = logging.getLogger(__name__)
+
+PageFetcher = Callable[[str], bytes]
+"""url → page bytes through the guarded fetcher; raises on refusal or failure."""
+
+BYLINE_PREFIXES = ("by ", "автор", "фото", "photo", "image")
+
+
+def body_sentences(text: str) -> list[Sentence]:
+    """Sentences of the article body, minus bylines and credits, which are never claims."""
+    return [s for s in split_sentences(text) if not s.text.lower().startswith(BYLINE_PREFIXES)]
+
+
+class Analyser:
+    def __init__(
+        self,
+        entities: Sequence[Entity],
+        *,
+        spacy_model: str | None = "en_core_web_sm",
+        min_salience: float = 0.0,
+        summary_sentences: int = 3,
+        summary_max_chars: int = 700,
+        claims_top_k: int = 5,
+        claims_threshold: float = 0.5,
+        page_fetcher: PageFetcher | None = None,
+    ):
+        self.spacy_model = spacy_model
+        self.min_salience = min_salience
+        self.summary_sentences = summary_sentences
+        self.summary_max_chars = summary_max_chars
+        self.claims_top_k = claims_top_k
+        self.claims_threshold = claims_threshold
+        self.page_fetcher = page_fetcher
+        self._lock = threading.Lock()
+        self._watchlist = Watchlist(entities, min_salience=min_salience)
+        self._scorer: ClaimScorer | None = None
+
+    def reload(self, entities: Sequence[Entity]) -> None:
+        """Recompile the matcher after a watchlist change; the swap is atomic for readers."""
+        watchlist = Watchlist(entities, min_salience=self.min_salience)
+        with self._lock:
+            self._watchlist = watchlist
+
+    def variants(self, term: str) -> tuple[str, ...]:
+        return propose_variants(term)
+
+    @property
+    def scorer(self) -> ClaimScorer:
+        with self._lock:
+            if self._scorer is None:
+                self._scorer = ClaimScorer.load(model_name=self.spacy_model)
+            return self._scorer
+
+    def gate(self, title: str, text: str) -> bool:
+        """The cheap check run on every article: does any watched entity appear at all?"""
+        return bool(self._watchlist.match(title, text))
+
+    def analyse(self, title: str, text: str, url: str | None = None) -> Analysis:
+        """Gate first; summary and claims only for an article that matches."""
+        return self._analyse(title, text, url, always=False)
+
+    def analyse_fully(self, title: str, text: str, url: str | None = None) -> Analysis:
+        """Summary and claims even when nothing matched: what `watchdesk check` shows a user."""
+        return self._analyse(title, text, url, always=True)
+
+    def _analyse(self, title: str, text: str, url: str | None, *, always: bool) -> Analysis:
+        if input_problem(text) if text else not title.strip():
+            return Analysis(False, (), (), ())
+        text = strip_html(text) if "<" in text else text
+        matches = self._watchlist.match(title, text)
+        if not matches and not always:
+            return Analysis(False, (), (), ())
+        if matches:
+            text = self._full_text(text, url)
+            matches = self._watchlist.match(title, text) or matches
+        sentences = body_sentences(text)
+        focus = self._watchlist.focus_indices(text, sentences) if matches else ()
+        summary = summarise(
+            sentences,
+            title=title,
+            focus=focus,
+            n=self.summary_sentences,
+            max_chars=self.summary_max_chars,
+        )
+        claims = flag_claims(
+            [s.text for s in sentences],
+            self.scorer,
+            top_k=self.claims_top_k,
+            threshold=self.claims_threshold,
+        )
+        return Analysis(bool(matches), matches, summary, claims)
+
+    def _full_text(self, text: str, url: str | None) -> str:
+        if self.page_fetcher is None or not url or not looks_like_teaser(text):
+            return text
+        try:
+            page = html_to_text(self.page_fetcher(url), url)
+        except Exception as exc:  # the teaser still makes an alert; say why it's short
+            log.info("full text of %s unavailable (%s); using the feed's teaser", url, exc)
+            return text
+        return page if len(page) > len(text) else text

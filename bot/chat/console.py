@@ -1,0 +1,96 @@
+"""The embedded default sink: readable alerts on a terminal, with an optional JSON-lines journal.
+
+With a journal the console sink can tell, after a crash, that it already printed an alert,
+so "exactly once" holds here too and tests can count deliveries across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import unicodedata
+from pathlib import Path
+from typing import TextIO
+
+from bot.models import AlertView, MessageRef, Verdict
+
+STATUS_MARK = {
+    Verdict.UNCHECKED: "[ ]",
+    Verdict.TRUE: "[true]",
+    Verdict.FALSE: "[FALSE]",
+    Verdict.MISLEADING: "[misleading]",
+    Verdict.UNPROVEN: "[unproven]",
+}
+
+
+def _clean(text: str) -> str:
+    """Drop control characters (terminal escape sequences from a hostile feed included)."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+
+
+def render_alert(alert: AlertView) -> str:
+    lines = [f"━━ ALERT #{alert.alert_id}: {_clean(alert.title)}"]
+    when = alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "time unknown"
+    lines.append(f"   {_clean(alert.source)} · {when}")
+    if alert.url:
+        lines.append(f"   {_clean(alert.url)}")
+    for entity in alert.entities:
+        lines.append(f"   • {_clean(entity.name)} — {_clean(entity.why)}")
+    if alert.summary:
+        lines.append("   Summary:")
+        lines.extend(f"     {_clean(s)}" for s in alert.summary)
+    if alert.claims:
+        lines.append("   Claims to check:")
+    for claim in alert.claims:
+        status = STATUS_MARK[claim.verdict]
+        by = f" — {_clean(claim.checked_by)}" if claim.checked_by else ""
+        source = f" ({_clean(claim.source_url)})" if claim.source_url else ""
+        kinds = f" [{', '.join(claim.kinds)}]" if claim.kinds else ""
+        lines.append(f"     {claim.n}. {status} {_clean(claim.text)}{kinds}{by}{source}")
+    return "\n".join(lines)
+
+
+class ConsoleSink:
+    platform = "console"
+
+    def __init__(self, stream: TextIO | None = None, journal: Path | None = None):
+        self.stream = stream or sys.stdout
+        self.journal = journal
+        self._lock = threading.Lock()
+
+    def post_alert(self, alert: AlertView, channel: str) -> MessageRef:
+        ref = MessageRef("console", f"console-{alert.alert_id}")
+        with self._lock:
+            self.stream.write(render_alert(alert) + "\n\n")
+            self.stream.flush()
+            self._journal({"event": "alert", "alert_id": alert.alert_id, "title": alert.title})
+        return ref
+
+    def find_posted(self, alert_id: int, channel: str) -> MessageRef | None:
+        if self.journal is None or not self.journal.exists():
+            return None
+        for line in self.journal.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record.get("event") == "alert" and record.get("alert_id") == alert_id:
+                return MessageRef("console", f"console-{alert_id}")
+        return None
+
+    def update_alert(self, alert: AlertView, ref: MessageRef) -> None:
+        with self._lock:
+            self.stream.write(f"(updated) {render_alert(alert)}\n\n")
+            self.stream.flush()
+            self._journal({"event": "update", "alert_id": alert.alert_id})
+
+    def post_notice(self, channel: str, text: str) -> None:
+        with self._lock:
+            self.stream.write(f"── NOTICE: {_clean(text)}\n")
+            self.stream.flush()
+            self._journal({"event": "notice", "text": text})
+
+    def _journal(self, record: dict[str, object]) -> None:
+        if self.journal is None:
+            return
+        with self.journal.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            handle.flush()

@@ -1,0 +1,447 @@
+"""Argument parsing for the `watchdesk` command; each subcommand hands off to the stage it names."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.errors import UserError
+from bot.models import Analysis
+
+log = logging.getLogger("watchdesk")
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(encoding="utf-8", errors="replace")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as exc:
+        print(f"watchdesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="watchdesk", description=__doc__)
+    parser.add_argument("--config", help="config file (default: WATCHDESK_CONFIG or config/watchdesk.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the long-running worker: poll, alert, serve chat")
+    run.add_argument("--once", action="store_true", help="run one poll cycle and exit")
+    run.set_defaults(handler=cmd_run)
+
+    demo = sub.add_parser("demo", help="a self-contained demo on loopback feeds, no tokens needed")
+    demo.set_defaults(handler=cmd_demo)
+
+    check = sub.add_parser("check", help="analyse text/HTML files against the watchlist")
+    check.add_argument("paths", nargs="*", type=Path)
+    check.add_argument("--json", action="store_true", help="one JSON document for all files")
+    check.add_argument("--jsonl", action="store_true",
+                       help='read {"id","title"?,"text"} lines on stdin, write one JSON line each')
+    check.set_defaults(handler=cmd_check, log_level=logging.WARNING)
+
+    claims = sub.add_parser("claims", help="check-worthiness tools")
+    claims_sub = claims.add_subparsers(metavar="ACTION")
+    score = claims_sub.add_parser("score", help="one sentence per stdin line → SCORE<TAB>FLAG")
+    score.set_defaults(handler=cmd_claims_score, log_level=logging.WARNING)
+
+    summ = sub.add_parser("summarise", aliases=["summarize"], help="summarise JSON lines")
+    summ.add_argument("--jsonl", action="store_true", required=True,
+                      help='read {"id","title"?,"article"} lines on stdin')
+    summ.add_argument("--sentences", type=int, default=None)
+    summ.set_defaults(handler=cmd_summarise, log_level=logging.WARNING)
+
+    _feeds_parser(sub)
+    watch = sub.add_parser("watch", help="manage the watchlist: add|remove|list|test …")
+    watch.add_argument("words", nargs=argparse.REMAINDER)
+    watch.set_defaults(handler=cmd_watch, log_level=logging.WARNING)
+
+    dbp = sub.add_parser("db", help="database tools")
+    db_sub = dbp.add_subparsers(metavar="ACTION")
+    up = db_sub.add_parser("upgrade", help="apply schema migrations (Alembic)")
+    up.set_defaults(handler=cmd_db_upgrade)
+
+    doctor = sub.add_parser("doctor", help="check config, database, spaCy model and chat tokens")
+    doctor.set_defaults(handler=cmd_doctor)
+    return parser
+
+
+def _feeds_parser(sub: Any) -> None:
+    feeds = sub.add_parser("feeds", help="manage feeds")
+    fs = feeds.add_subparsers(metavar="ACTION")
+    add = fs.add_parser("add", help="add a feed (HTML pages get 'did you mean')")
+    add.add_argument("url")
+    add.add_argument("--interval", help="poll interval, e.g. 10m (default from config)")
+    add.add_argument("--name")
+    add.set_defaults(handler=cmd_feeds_add, log_level=logging.WARNING)
+    lst = fs.add_parser("list", help="feeds with state, last success, last error, next poll")
+    lst.set_defaults(handler=cmd_feeds_list, log_level=logging.WARNING)
+    rm = fs.add_parser("remove", help="remove a feed")
+    rm.add_argument("url")
+    rm.set_defaults(handler=cmd_feeds_remove, log_level=logging.WARNING)
+    en = fs.add_parser("enable", help="re-enable a disabled feed")
+    en.add_argument("url")
+    en.set_defaults(handler=cmd_feeds_enable, log_level=logging.WARNING)
+    imp = fs.add_parser("import", help="import an OPML file")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--interval")
+    imp.set_defaults(handler=cmd_feeds_import, log_level=logging.WARNING)
+    exp = fs.add_parser("export", help="write the feeds as OPML to stdout")
+    exp.set_defaults(handler=cmd_feeds_export, log_level=logging.WARNING)
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings
+    from bot.settings import load_settings
+
+    return load_settings(args.config)
+
+
+def _app(args: argparse.Namespace, sinks: dict[str, Any] | None = None):  # noqa: ANN202
+    from bot.app import Watchdesk
+    from bot.chat.console import ConsoleSink
+
+    return Watchdesk.build(_settings(args), sinks or {"console": ConsoleSink()})
+
+
+def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser
+    from bot.analysis.pipeline import Analyser
+
+    settings = _settings(args)
+    a = settings.analysis
+    return Analyser(settings.watchlist, spacy_model=a.spacy_model, min_salience=a.min_salience,
+                    summary_sentences=a.summary_sentences, summary_max_chars=a.summary_max_chars,
+                    claims_top_k=a.claims_top_k, claims_threshold=a.claims_threshold)
+
+
+# ---------------------------------------------------------------------------- run / demo
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.chat.runners import start_chat
+    from bot.scheduler import poll_tick, run_forever
+
+    app = _app(args)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    chat = start_chat(app)
+    try:
+        if args.once:
+            poll_tick(app)
+        else:
+            log.info("watchdesk running: %d feed(s), %d watched entit(ies), sinks: %s",
+                     len(app.store.list_feeds()), len(app.store.active_entities()),
+                     ", ".join(sorted(app.outbox.sinks)))
+            run_forever(app, stop)
+    finally:
+        chat.stop()
+        app.close()
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(sys.stdout)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.store import db
+
+    settings = _settings(args)
+    db.upgrade(db.make_engine(settings.database_url))
+    print(f"database at {settings.database_url} is up to date")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor
+
+    problems = run_doctor(_settings(args), sys.stdout)
+    return 1 if problems else 0
+
+
+# ---------------------------------------------------------------------------- feeds / watch
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from bot.settings import parse_duration
+
+    app = _app(args)
+    checked = app.checker.check(args.url)
+    interval = int(parse_duration(args.interval, "--interval")) if args.interval else None
+    feed = app.store.add_feed(checked.url, interval_s=interval or app.settings.poll.interval_s,
+                              name=args.name or checked.title, added_by="cli")
+    print(f"added {feed.name or feed.url} ({feed.url}), {checked.entries} item(s) now; "
+          f"polled every {feed.interval_s}s")
+    return 0
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    app = _app(args)
+    for line in app.desk.feeds_list(_operator()).text.splitlines():
+        print(line)
+    return 0
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    return _print_reply(_app(args).desk.feeds_remove(_operator(), args.url))
+
+
+def cmd_feeds_enable(args: argparse.Namespace) -> int:
+    from bot.store.schema import utcnow
+
+    if not _app(args).store.enable_feed(args.url, utcnow()):
+        raise UserError(f"{args.url} is not one of the feeds; `watchdesk feeds list` shows them")
+    print(f"re-enabled {args.url}; it will be polled on the next tick")
+    return 0
+
+
+def cmd_feeds_import(args: argparse.Namespace) -> int:
+    from bot.feeds.opml import read_opml
+    from bot.settings import parse_duration
+
+    try:
+        data = args.file.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {args.file}: {exc.strerror}") from exc
+    app = _app(args)
+    interval = int(parse_duration(args.interval, "--interval")) if args.interval else (
+        app.settings.poll.interval_s)
+    known = {f.url for f in app.store.list_feeds()}
+    added = 0
+    for item in read_opml(data):
+        if item.url in known:
+            continue
+        app.store.add_feed(item.url, interval_s=interval, name=item.title, added_by="opml")
+        known.add(item.url)
+        added += 1
+    print(f"imported {added} new feed(s) from {args.file} ({len(known)} in all)")
+    return 0
+
+
+def cmd_feeds_export(args: argparse.Namespace) -> int:
+    from bot.feeds.opml import OpmlFeed, write_opml
+
+    feeds = _app(args).store.list_feeds()
+    sys.stdout.write(write_opml([OpmlFeed(url=f.url, title=f.name) for f in feeds],
+                                title="Watchdesk feeds"))
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    words = list(args.words)
+    text = " ".join(_quote(w) for w in words)
+    return _print_reply(_app(args).desk.run_text_command(_operator(), "watch", text))
+
+
+def _quote(word: str) -> str:
+    return f'"{word}"' if " " in word and not word.startswith('"') else word
+
+
+def _operator():  # noqa: ANN202 - Actor
+    from bot.app import OPERATOR
+
+    return OPERATOR
+
+
+def _print_reply(reply: Any) -> int:
+    print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
+    return 0 if reply.ok else 2
+
+
+# ---------------------------------------------------------------------------- analysis
+
+
+def analysis_json(item_id: object, analysis: Analysis) -> dict[str, Any]:
+    """The `check --jsonl` contract: exactly these keys, scripts rely on them."""
+    return {
+        "id": item_id,
+        "matched": analysis.matched,
+        "entities": [
+            {"name": m.name, "salience": round(m.salience, 4),
+             "hits": [{"text": h.text, "sentence": h.sentence} for h in m.hits]}
+            for m in analysis.entities
+        ],
+        "summary": list(analysis.summary),
+        "claims": [{"n": c.n, "text": c.text, "score": round(c.score, 4),
+                    "kinds": [str(k) for k in c.kinds]} for c in analysis.claims],
+    }
+
+
+def read_document(path: Path) -> tuple[str, str]:
+    """(headline, text) of a .txt (first line is the headline) or HTML file."""
+    from bot.analysis.text import html_to_text, input_problem
+
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise UserError(f"{path}: larger than 10 MB; not an article")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror})") from exc
+    problem = input_problem(data)
+    if problem:
+        raise UserError(f"{path}: {problem}")
+    raw = data.decode("utf-8", errors="replace")
+    if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+        return _html_title(raw), html_to_text(raw)
+    headline, _, body = raw.strip().partition("\n")
+    return headline.strip(), body.strip()
+
+
+def _html_title(raw: str) -> str:
+    import re
+
+    from bot.analysis.text import strip_html
+
+    match = re.search(r"<title[^>]*>(.*?)</title>", raw, re.IGNORECASE | re.DOTALL)
+    return strip_html(match.group(1)) if match else ""
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    analyser = _analyser(args)
+    if args.jsonl:
+        return _check_jsonl(analyser, sys.stdin, sys.stdout)
+    if not args.paths:
+        raise UserError("give one or more files to check, or --jsonl to read JSON lines on stdin")
+    results, failed = [], 0
+    for path in args.paths:
+        try:
+            title, text = read_document(path)
+        except UserError as exc:
+            print(f"watchdesk: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        analysis = analyser.analyse_fully(title, text)
+        results.append((path, title, analysis))
+    if args.json:
+        json.dump([analysis_json(str(p), a) for p, _, a in results], sys.stdout,
+                  ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        for path, title, analysis in results:
+            _print_check(path, title, analysis)
+    return 2 if failed and not results else 0
+
+
+def _check_jsonl(analyser: Any, stdin: TextIO, stdout: TextIO) -> int:
+    from bot.analysis.text import input_problem
+
+    for lineno, line in enumerate(stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict) or "text" not in item:
+                raise ValueError('each line must be an object with "id" and "text"')
+        except ValueError as exc:
+            print(f"watchdesk: stdin line {lineno}: {exc}", file=sys.stderr)
+            continue
+        text, title = str(item.get("text") or ""), str(item.get("title") or "")
+        empty = Analysis(False, (), (), ())
+        analysis = empty if input_problem(text) and not title else analyser.analyse_fully(title, text)
+        stdout.write(json.dumps(analysis_json(item.get("id"), analysis), ensure_ascii=False) + "\n")
+        stdout.flush()
+    return 0
+
+
+def _print_check(path: Path, title: str, analysis: Analysis) -> None:
+    print(f"== {path}: {title or '(no headline)'}")
+    if not analysis.matched:
+        print("   no watched entity matched")
+    for m in analysis.entities:
+        print(f"   MATCH {m.name} (salience {m.salience:.2f}, {len(m.hits)} hit(s))")
+        for hit in m.hits[:3]:
+            print(f"     “{hit.text}” [{hit.section}] in: {hit.sentence}")
+    if analysis.summary:
+        print("   SUMMARY")
+        for sentence in analysis.summary:
+            print(f"     {sentence}")
+    if analysis.claims:
+        print("   CLAIMS TO CHECK")
+    for c in analysis.claims:
+        kinds = ", ".join(str(k) for k in c.kinds) or "claim"
+        cues = f" — cues: {', '.join(c.cues)}" if c.cues else ""
+        print(f"     {c.n}. [{kinds}] ({c.score:.2f}) {c.text}{cues}")
+    print()
+
+
+def cmd_claims_score(args: argparse.Namespace) -> int:
+    from bot.analysis.claims import ClaimScorer
+
+    settings = _settings(args)
+    scorer = ClaimScorer.load(model_name=settings.analysis.spacy_model)
+    threshold = settings.analysis.claims_threshold
+    for batch in _batches((line.rstrip("\n") for line in sys.stdin), 256):
+        for score in scorer.score(batch):
+            sys.stdout.write(f"{score:.4f}\t{1 if score >= threshold else 0}\n")
+        sys.stdout.flush()
+    return 0
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def cmd_summarise(args: argparse.Namespace) -> int:
+    from bot.analysis.summary import summarise
+    from bot.analysis.text import input_problem, split_sentences
+
+    settings = _settings(args)
+    n = args.sentences or settings.analysis.summary_sentences
+    if not 1 <= n <= 10:
+        raise UserError("--sentences must be between 1 and 10")
+    budget = max(settings.analysis.summary_max_chars, 250 * n) if args.sentences else (
+        settings.analysis.summary_max_chars)
+    for lineno, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError('each line must be an object with "id" and "article"')
+        except ValueError as exc:
+            print(f"watchdesk: stdin line {lineno}: {exc}", file=sys.stderr)
+            continue
+        article = str(item.get("article") or "")
+        summary: tuple[str, ...] = ()
+        if not input_problem(article):
+            summary = summarise(split_sentences(article), title=item.get("title") or None,
+                                n=n, max_chars=budget)
+        sys.stdout.write(json.dumps({"id": item.get("id"), "summary": list(summary)},
+                                    ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

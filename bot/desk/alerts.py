@@ -1,0 +1,87 @@
+"""Turns stored articles into alerts: analyse, route to destinations, write alert + outbox rows.
+
+Runs after each poll and picks up any article a crash left unanalysed, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.desk.sinks import split_destination
+from bot.models import Analysis
+from bot.store.repo import StoredArticle, Store
+
+log = logging.getLogger(__name__)
+
+Analyse = Callable[[str, str, str | None], Analysis]
+"""(title, text, url) → Analysis; built by `bot.app` from the analysis pipeline."""
+
+
+@dataclass(frozen=True)
+class Routing:
+    default_channels: tuple[str, ...]
+    platforms: frozenset[str]  # platforms with a configured sink ("console" always)
+
+
+def route(analysis: Analysis, feed_channels: Sequence[str], routing: Routing) -> list[str]:
+    """Destinations for one alert: the matched entities' channels, else the feed's, else the
+    default. Destinations on platforms that are not connected are dropped; when nothing is left
+    the console receives it, so an alert is never silently discarded."""
+    wanted: list[str] = []
+    for match in analysis.entities:
+        wanted.extend(match.channels)
+    if not wanted:
+        wanted.extend(feed_channels)
+    if not wanted:
+        wanted.extend(routing.default_channels)
+    usable = [d for d in dict.fromkeys(wanted) if split_destination(d)[0] in routing.platforms]
+    return usable or ["console"]
+
+
+def article_text(article: StoredArticle) -> str:
+    """The longest text the feed gave: full content when present, else the summary."""
+    return article.content if len(article.content) >= len(article.summary) else article.summary
+
+
+def source_name(feed_name: str | None, feed_url: str | None, label: str | None) -> str:
+    name = feed_name or feed_url or "unknown source"
+    return f"{name} ({label})" if label else name
+
+
+class AlertMaker:
+    def __init__(self, store: Store, analyse: Analyse, routing: Routing):
+        self.store = store
+        self.analyse = analyse
+        self.routing = routing
+
+    def process(self, article_ids: Iterable[int] = ()) -> list[int]:
+        """Analyse the given articles plus any left waiting; returns the ids of new alerts."""
+        pending = list(dict.fromkeys([*article_ids, *self.store.articles_awaiting_analysis()]))
+        alerts = []
+        for article_id in pending:
+            alert_id = self._process_one(article_id)
+            if alert_id is not None:
+                alerts.append(alert_id)
+        return alerts
+
+    def _process_one(self, article_id: int) -> int | None:
+        article = self.store.article(article_id)
+        if article is None:
+            return None
+        try:
+            analysis = self.analyse(article.title, article_text(article), article.link)
+        except Exception:
+            log.exception("analysis of article %s (%s) failed; it stays queued", article_id,
+                          article.link)
+            return None
+        if not analysis.matched:
+            self.store.mark_not_matched(article_id)
+            return None
+        feed = self.store.feed_by_id(article.feed_id) if article.feed_id else None
+        destinations = route(analysis, feed.channels if feed else (), self.routing)
+        source = source_name(feed.name if feed else None, feed.url if feed else None,
+                             feed.label if feed else None)
+        return self.store.create_alert(article_id, source=source, analysis=analysis,
+                                       destinations=destinations)

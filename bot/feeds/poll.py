@@ -1,0 +1,197 @@
+"""One poll cycle: claim due feeds → fetch → parse → decide new → store → alert.
+
+`Poller.poll_feed` reads top to bottom as the whole story for one feed. One bad feed is one
+failed result: it is counted, backed off and eventually disabled with a notice, and never stops
+the cycle for the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.feeds.fetch import FetchPolicy, GuardedFetcher
+from bot.feeds.identity import article_key, entry_identity
+from bot.feeds.parse import FeedParseError, parse_feed
+from bot.models import FeedEntry, FetchResult, ParsedFeed
+from bot.store.repo import FeedInfo, NewEntry, Store
+from bot.store.schema import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PollConfig:
+    interval_s: int = 600
+    concurrency: int = 64
+    batch_size: int = 500
+    disable_after_failures: int = 8
+    max_backoff_s: int = 6 * 3600
+    backfill: int = 0
+    lease_s: int = 300
+    parse_workers: int = 0
+    notice_channels: tuple[str, ...] = ()
+    default_channels: tuple[str, ...] = ("console",)
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    feed_id: int
+    url: str
+    outcome: str  # "new", "unchanged", "not_modified", "failed", "disabled"
+    new_articles: tuple[int, ...] = ()
+    error: str | None = None
+
+
+@dataclass
+class CycleReport:
+    results: list[FeedResult] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for r in self.results if r.outcome == outcome)
+
+    @property
+    def new_articles(self) -> list[int]:
+        return [a for r in self.results for a in r.new_articles]
+
+
+def next_slot(url: str, interval_s: int, now: datetime) -> datetime:
+    """The feed's next poll time: a stable slot within the interval derived from its URL, so
+    10,000 feeds spread over the interval instead of all firing at once."""
+    offset = int.from_bytes(hashlib.sha256(url.encode()).digest()[:8], "big") % interval_s
+    epoch = now.timestamp()
+    slot = ((epoch - offset) // interval_s + 1) * interval_s + offset
+    return datetime.fromtimestamp(slot, UTC)
+
+
+def backoff_until(error_count: int, interval_s: int, max_backoff_s: int, now: datetime) -> datetime:
+    """Exponential backoff for a failing feed: interval × 2^(failures−1), capped."""
+    delay = min(interval_s * 2 ** max(0, error_count - 1), max_backoff_s)
+    return now + timedelta(seconds=delay)
+
+
+def decide_new(entries: Sequence[FeedEntry]) -> list[NewEntry]:
+    """Give every entry its per-feed identity and its cross-feed article key (pure)."""
+    decided = []
+    for entry in entries:
+        identity = entry_identity(entry)
+        decided.append(NewEntry(identity=identity, key=article_key(entry) or identity, entry=entry))
+    return decided
+
+
+def _parse_job(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
+    return parse_feed(body, url=url, headers=headers)
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        policy: FetchPolicy,
+        config: PollConfig,
+        clock: Callable[[], datetime] = utcnow,
+    ):
+        self.store = store
+        self.policy = policy
+        self.config = config
+        self.clock = clock
+        self._executor: Executor | None = None
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+
+    def poll_due(self) -> CycleReport:
+        """Poll every feed that is due now (in batches), from a synchronous caller."""
+        return asyncio.run(self.poll_due_async())
+
+    async def poll_due_async(self) -> CycleReport:
+        report = CycleReport()
+        async with GuardedFetcher(self.policy) as fetcher:
+            while True:
+                feeds = self.store.claim_due_feeds(self.clock(), self.config.batch_size,
+                                                   self.config.lease_s)
+                if not feeds:
+                    break
+                report.results.extend(await self._poll_batch(fetcher, feeds))
+                if len(feeds) < self.config.batch_size:
+                    break
+        return report
+
+    async def _poll_batch(self, fetcher: GuardedFetcher, feeds: list[FeedInfo]) -> list[FeedResult]:
+        gate = asyncio.Semaphore(self.config.concurrency)
+
+        async def one(feed: FeedInfo) -> FeedResult:
+            async with gate:
+                return await self.poll_feed(fetcher, feed)
+
+        return list(await asyncio.gather(*(one(f) for f in feeds)))
+
+    async def poll_feed(self, fetcher: GuardedFetcher, feed: FeedInfo) -> FeedResult:
+        try:
+            fetched = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            if fetched.status == "error":
+                return self._failed(feed, fetched.error or "fetch failed")
+            if fetched.status == "not_modified":
+                return self._succeeded(feed, fetched, "not_modified")
+            parsed = await self._parse(fetched)
+            if not parsed.entries:
+                return self._failed(feed, "the feed answered but has no items (a dead feed "
+                                          "often looks like this); check the URL in a browser")
+            limit = None if feed.primed else self.config.backfill
+            new_ids = self.store.store_entries(feed.id, decide_new(parsed.entries),
+                                               alertable_limit=limit)
+            return self._succeeded(feed, fetched, "new" if new_ids else "unchanged", new_ids)
+        except FeedParseError as exc:
+            return self._failed(feed, str(exc))
+        except Exception as exc:
+            log.exception("polling feed %s (%s) crashed", feed.id, feed.url)
+            return self._failed(feed, f"unexpected error: {exc!r}")
+
+    async def _parse(self, fetched: FetchResult) -> ParsedFeed:
+        body, url = fetched.body or b"", fetched.final_url or fetched.url
+        if self.config.parse_workers <= 0:
+            return parse_feed(body, url=url, headers=fetched.headers)
+        if self._executor is None:
+            self._executor = ProcessPoolExecutor(max_workers=self.config.parse_workers)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, _parse_job, body, url,
+                                          dict(fetched.headers))
+
+    def _succeeded(self, feed: FeedInfo, fetched: FetchResult, outcome: str,
+                   new_ids: Sequence[int] = ()) -> FeedResult:
+        now = self.clock()
+        self.store.record_poll_success(
+            feed.id, now=now, next_poll_at=next_slot(feed.url, feed.interval_s, now),
+            etag=fetched.etag if fetched.status == "ok" else feed.etag,
+            last_modified=fetched.last_modified if fetched.status == "ok" else feed.last_modified,
+            primed=True if fetched.status == "ok" else feed.primed,
+        )
+        return FeedResult(feed.id, feed.url, outcome, tuple(new_ids))
+
+    def _failed(self, feed: FeedInfo, error: str) -> FeedResult:
+        now = self.clock()
+        count, disabled = self.store.record_poll_failure(
+            feed.id, now=now, error=error,
+            next_poll_at=backoff_until(feed.error_count + 1, feed.interval_s,
+                                       self.config.max_backoff_s, now),
+            disable_after=self.config.disable_after_failures,
+        )
+        log.warning("feed %s (%s) failed (%d in a row): %s", feed.id, feed.url, count, error)
+        if not disabled:
+            return FeedResult(feed.id, feed.url, "failed", error=error)
+        for destination in self._notice_destinations(feed):
+            self.store.add_notice(destination, (
+                f"Feed disabled after {count} consecutive failures: {feed.name or feed.url} "
+                f"({feed.url}). Last error: {error}. Fix the URL or the site, then re-enable it "
+                f"with `watchdesk feeds enable {feed.url}`."))
+        return FeedResult(feed.id, feed.url, "disabled", error=error)
+
+    def _notice_destinations(self, feed: FeedInfo) -> tuple[str, ...]:
+        return (self.config.notice_channels or feed.channels or self.config.default_channels)

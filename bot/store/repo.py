@@ -1,0 +1,575 @@
+"""The queries the rest of the bot needs, named for what they do; the only user of the ORM.
+
+Everything returns plain dataclasses so no session ever leaks out of this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.errors import UserError
+from bot.models import (
+    AlertView,
+    Analysis,
+    ClaimView,
+    Entity,
+    EntityView,
+    FeedEntry,
+    MessageRef,
+    Verdict,
+)
+from bot.store.schema import (
+    AlertClaimRow,
+    AlertRow,
+    ArticleRow,
+    DeliveryRow,
+    FeedEntryRow,
+    FeedRow,
+    NoticeRow,
+    VerdictRow,
+    WatchEntityRow,
+    utcnow,
+)
+
+
+@dataclass(frozen=True)
+class FeedInfo:
+    id: int
+    url: str
+    name: str | None
+    label: str | None
+    interval_s: int
+    state: str
+    channels: tuple[str, ...]
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    error_count: int
+    disabled_reason: str | None
+    primed: bool
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry the poll decided to store: its per-feed identity and the cross-feed key."""
+
+    identity: str
+    key: str
+    entry: FeedEntry
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    id: int
+    feed_id: int | None
+    title: str
+    link: str | None
+    summary: str
+    content: str
+    published: datetime | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    alert_id: int
+    destination: str
+    idempotency_key: str
+    attempts: int
+    state: str
+    message_id: str | None
+    thread_id: str | None
+
+
+@dataclass(frozen=True)
+class Notice:
+    id: int
+    destination: str
+    text: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class OpenClaim:
+    alert_id: int
+    alert_title: str
+    alert_url: str | None
+    created_at: datetime
+    n: int
+    text: str
+
+
+def _feed_info(row: FeedRow) -> FeedInfo:
+    return FeedInfo(
+        id=row.id, url=row.url, name=row.name, label=row.label, interval_s=row.interval_s,
+        state=row.state, channels=tuple(row.channels or ()), etag=row.etag,
+        last_modified=row.last_modified, next_poll_at=row.next_poll_at,
+        last_success_at=row.last_success_at, last_error=row.last_error,
+        last_error_at=row.last_error_at, error_count=row.error_count,
+        disabled_reason=row.disabled_reason, primed=row.primed,
+    )
+
+
+def _delivery(row: DeliveryRow) -> Delivery:
+    return Delivery(
+        id=row.id, alert_id=row.alert_id, destination=row.destination,
+        idempotency_key=row.idempotency_key, attempts=row.attempts, state=row.state,
+        message_id=row.message_id, thread_id=row.thread_id,
+    )
+
+
+class Store:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # ------------------------------------------------------------------ feeds
+
+    def add_feed(
+        self,
+        url: str,
+        *,
+        interval_s: int,
+        name: str | None = None,
+        label: str | None = None,
+        channels: Sequence[str] = (),
+        added_by: str | None = None,
+        now: datetime | None = None,
+    ) -> FeedInfo:
+        """Add a feed, due at once so its first poll records what is there."""
+        row = FeedRow(
+            url=url, name=name, label=label, interval_s=interval_s, channels=list(channels),
+            next_poll_at=now or utcnow(), added_by=added_by, state="active", error_count=0,
+            primed=False,
+        )
+        try:
+            with self._tx() as s:
+                s.add(row)
+                s.flush()
+                return _feed_info(row)
+        except IntegrityError as exc:
+            raise UserError(f"{url} is already watched; `feeds list` shows its state") from exc
+
+    def seed_feeds(self, feeds: Sequence[tuple[str, str | None, str | None, int, Sequence[str]]]) -> int:
+        """Insert config feeds that the store has never seen (a feed a user removed stays removed
+        only until the config lists it again: the config is the operator's word)."""
+        added = 0
+        with self._tx() as s:
+            known = set(s.scalars(select(FeedRow.url)))
+            for url, name, label, interval_s, channels in feeds:
+                if url in known:
+                    continue
+                s.add(FeedRow(url=url, name=name, label=label, interval_s=interval_s,
+                              channels=list(channels), next_poll_at=utcnow(), state="active",
+                              error_count=0, primed=False, added_by="config"))
+                known.add(url)
+                added += 1
+        return added
+
+    def remove_feed(self, url: str) -> bool:
+        with self._tx() as s:
+            return s.execute(delete(FeedRow).where(FeedRow.url == url)).rowcount > 0
+
+    def get_feed(self, url: str) -> FeedInfo | None:
+        with self._tx() as s:
+            row = s.scalar(select(FeedRow).where(FeedRow.url == url))
+            return _feed_info(row) if row else None
+
+    def feed_by_id(self, feed_id: int) -> FeedInfo | None:
+        with self._tx() as s:
+            row = s.get(FeedRow, feed_id)
+            return _feed_info(row) if row else None
+
+    def list_feeds(self) -> list[FeedInfo]:
+        with self._tx() as s:
+            return [_feed_info(r) for r in s.scalars(select(FeedRow).order_by(FeedRow.id))]
+
+    def enable_feed(self, url: str, now: datetime) -> bool:
+        with self._tx() as s:
+            result = s.execute(
+                update(FeedRow).where(FeedRow.url == url).values(
+                    state="active", error_count=0, disabled_reason=None, next_poll_at=now)
+            )
+            return result.rowcount > 0
+
+    def claim_due_feeds(self, now: datetime, limit: int, lease_s: int) -> list[FeedInfo]:
+        """Take up to ``limit`` due feeds and lease them so no other worker polls them too.
+        On Postgres the rows are locked with SKIP LOCKED so workers never wait on each other."""
+        with self._tx() as s:
+            query = (
+                select(FeedRow)
+                .where(
+                    FeedRow.state == "active",
+                    FeedRow.next_poll_at <= now,
+                    or_(FeedRow.leased_until.is_(None), FeedRow.leased_until < now),
+                )
+                .order_by(FeedRow.next_poll_at, FeedRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            rows = list(s.scalars(query))
+            lease = now + timedelta(seconds=lease_s)
+            for row in rows:
+                row.leased_until = lease
+            return [_feed_info(r) for r in rows]
+
+    def record_poll_success(
+        self, feed_id: int, *, now: datetime, next_poll_at: datetime,
+        etag: str | None, last_modified: str | None, primed: bool = True,
+    ) -> None:
+        with self._tx() as s:
+            s.execute(
+                update(FeedRow).where(FeedRow.id == feed_id).values(
+                    etag=etag, last_modified=last_modified, last_polled_at=now,
+                    last_success_at=now, error_count=0, next_poll_at=next_poll_at,
+                    leased_until=None, primed=primed,
+                )
+            )
+
+    def record_poll_failure(
+        self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime,
+        disable_after: int,
+    ) -> tuple[int, bool]:
+        """Count a failure; returns (consecutive failures, whether the feed is now disabled)."""
+        with self._tx() as s:
+            row = s.get(FeedRow, feed_id, with_for_update=True)
+            if row is None:
+                return 0, False
+            row.error_count += 1
+            row.last_error, row.last_error_at, row.last_polled_at = error, now, now
+            row.next_poll_at, row.leased_until = next_poll_at, None
+            disabled = row.error_count >= disable_after and row.state == "active"
+            if disabled:
+                row.state = "disabled"
+                row.disabled_reason = f"{row.error_count} consecutive failures; last: {error}"
+            return row.error_count, disabled
+
+    # ------------------------------------------------------------------ articles
+
+    def store_entries(
+        self, feed_id: int, entries: Sequence[NewEntry], *, alertable_limit: int | None
+    ) -> list[int]:
+        """Record entries the feed has not shown before; returns ids of NEW articles that may
+        alert. ``alertable_limit`` None = all may alert; 0 = none (a feed's first poll)."""
+        new_ids: list[int] = []
+        with self._tx() as s:
+            seen = set(
+                s.scalars(
+                    select(FeedEntryRow.identity).where(
+                        FeedEntryRow.feed_id == feed_id,
+                        FeedEntryRow.identity.in_([e.identity for e in entries]),
+                    )
+                )
+            ) if entries else set()
+            for item in entries:
+                if item.identity in seen:
+                    continue
+                seen.add(item.identity)
+                article = s.scalar(select(ArticleRow).where(ArticleRow.key == item.key))
+                if article is None:
+                    may_alert = alertable_limit is None or len(new_ids) < alertable_limit
+                    article = self._new_article(s, feed_id, item, may_alert)
+                    if may_alert:
+                        new_ids.append(article.id)
+                s.add(FeedEntryRow(feed_id=feed_id, identity=item.identity, article_id=article.id))
+        return new_ids
+
+    @staticmethod
+    def _new_article(s: Session, feed_id: int, item: NewEntry, alertable: bool) -> ArticleRow:
+        e = item.entry
+        row = ArticleRow(
+            key=item.key, feed_id=feed_id, title=e.title, link=e.link, summary=e.summary,
+            content=e.content, author=e.author, published=e.published, alertable=alertable,
+            analysed_at=None if alertable else utcnow(), matched=None,
+        )
+        s.add(row)
+        s.flush()
+        return row
+
+    def count_feed_entries(self, feed_id: int) -> int:
+        with self._tx() as s:
+            return s.scalar(select(func.count()).where(FeedEntryRow.feed_id == feed_id)) or 0
+
+    def article(self, article_id: int) -> StoredArticle | None:
+        with self._tx() as s:
+            r = s.get(ArticleRow, article_id)
+            if r is None:
+                return None
+            return StoredArticle(r.id, r.feed_id, r.title, r.link, r.summary, r.content, r.published)
+
+    def articles_awaiting_analysis(self, limit: int = 200) -> list[int]:
+        """Alertable articles stored but never analysed: a crash between storing and alerting
+        leaves them here, and the next cycle finishes the job."""
+        with self._tx() as s:
+            query = (
+                select(ArticleRow.id)
+                .where(ArticleRow.alertable.is_(True), ArticleRow.analysed_at.is_(None))
+                .order_by(ArticleRow.id)
+                .limit(limit)
+            )
+            return list(s.scalars(query))
+
+    def mark_not_matched(self, article_id: int) -> None:
+        with self._tx() as s:
+            s.execute(update(ArticleRow).where(ArticleRow.id == article_id)
+                      .values(analysed_at=utcnow(), matched=False))
+
+    # ------------------------------------------------------------------ alerts and outbox
+
+    def create_alert(
+        self, article_id: int, *, source: str, analysis: Analysis, destinations: Sequence[str]
+    ) -> int:
+        """Write the alert, its claims and one outbox row per destination in one transaction,
+        before anything is sent: a crash after this re-delivers, never loses."""
+        with self._tx() as s:
+            existing = s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
+            if existing is not None:
+                return existing
+            article = s.get(ArticleRow, article_id)
+            if article is None:
+                raise LookupError(f"article {article_id} does not exist")
+            alert = AlertRow(
+                article_id=article_id, title=article.title or "(untitled)", url=article.link,
+                source=source, published=article.published,
+                entities=[{"name": m.name, "why": m.hits[0].sentence if m.hits else ""}
+                          for m in analysis.entities],
+                summary=list(analysis.summary),
+            )
+            s.add(alert)
+            s.flush()
+            for claim in analysis.claims:
+                s.add(AlertClaimRow(alert_id=alert.id, n=claim.n, text=claim.text,
+                                    score=claim.score, kinds=[str(k) for k in claim.kinds]))
+            for destination in dict.fromkeys(destinations):
+                s.add(DeliveryRow(alert_id=alert.id, destination=destination,
+                                  idempotency_key=f"alert-{alert.id}@{destination}",
+                                  state="pending", attempts=0, next_attempt_at=utcnow(),
+                                  needs_update=False))
+            article.analysed_at, article.matched = utcnow(), True
+            return alert.id
+
+    def alert_view(self, alert_id: int) -> AlertView | None:
+        with self._tx() as s:
+            alert = s.get(AlertRow, alert_id)
+            if alert is None:
+                return None
+            claims = s.scalars(select(AlertClaimRow).where(AlertClaimRow.alert_id == alert_id)
+                               .order_by(AlertClaimRow.n))
+            latest = self._latest_verdicts(s, alert_id)
+            return AlertView(
+                alert_id=alert.id, title=alert.title, url=alert.url, source=alert.source,
+                published=alert.published,
+                entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
+                summary=tuple(alert.summary),
+                claims=tuple(self._claim_view(c, latest.get(c.n)) for c in claims),
+            )
+
+    @staticmethod
+    def _latest_verdicts(s: Session, alert_id: int) -> dict[int, VerdictRow]:
+        rows = s.scalars(select(VerdictRow).where(VerdictRow.alert_id == alert_id)
+                         .order_by(VerdictRow.created_at, VerdictRow.id))
+        return {row.claim_n: row for row in rows}
+
+    @staticmethod
+    def _claim_view(claim: AlertClaimRow, verdict: VerdictRow | None) -> ClaimView:
+        if verdict is None:
+            return ClaimView(claim.n, claim.text, tuple(claim.kinds))
+        return ClaimView(
+            claim.n, claim.text, tuple(claim.kinds), Verdict(verdict.verdict),
+            verdict.user_name, verdict.created_at, verdict.source_url, verdict.note,
+        )
+
+    def due_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
+        with self._tx() as s:
+            query = (
+                select(DeliveryRow)
+                .where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now)
+                .order_by(DeliveryRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
+            return [_delivery(r) for r in s.scalars(query)]
+
+    def begin_delivery_attempt(self, delivery_id: int, attempt: int, retry_at: datetime) -> None:
+        """Count the attempt BEFORE sending: if the process dies mid-send, the next attempt
+        knows to look for an already-posted message first. ``retry_at`` keeps other workers
+        off the row while this one is sending."""
+        with self._tx() as s:
+            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
+                attempts=attempt, next_attempt_at=retry_at))
+
+    def mark_delivered(self, delivery_id: int, ref: MessageRef) -> None:
+        with self._tx() as s:
+            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
+                state="sent", message_id=ref.message_id, thread_id=ref.thread_id,
+                sent_at=utcnow(), last_error=None))
+
+    def mark_delivery_failed(
+        self, delivery_id: int, error: str, *, attempt: int, next_attempt_at: datetime,
+        permanent: bool,
+    ) -> None:
+        with self._tx() as s:
+            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
+                state="failed" if permanent else "pending", last_error=error,
+                next_attempt_at=next_attempt_at, attempts=attempt))
+
+    def deliveries_for_alert(self, alert_id: int) -> list[Delivery]:
+        with self._tx() as s:
+            rows = s.scalars(select(DeliveryRow).where(DeliveryRow.alert_id == alert_id)
+                             .order_by(DeliveryRow.id))
+            return [_delivery(r) for r in rows]
+
+    def deliveries_needing_update(self, limit: int = 100) -> list[Delivery]:
+        with self._tx() as s:
+            rows = s.scalars(select(DeliveryRow).where(
+                DeliveryRow.needs_update.is_(True), DeliveryRow.state == "sent")
+                .order_by(DeliveryRow.id).limit(limit))
+            return [_delivery(r) for r in rows]
+
+    def mark_updated(self, delivery_id: int) -> None:
+        with self._tx() as s:
+            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id)
+                      .values(needs_update=False))
+
+    def alert_for_message(self, destination: str, message_id: str) -> int | None:
+        """The alert whose posted message (or its thread) has this id at this destination."""
+        with self._tx() as s:
+            return s.scalar(select(DeliveryRow.alert_id).where(
+                DeliveryRow.destination == destination,
+                or_(DeliveryRow.message_id == message_id, DeliveryRow.thread_id == message_id),
+            ).limit(1))
+
+    def claim_numbers(self, alert_id: int) -> list[int]:
+        with self._tx() as s:
+            return list(s.scalars(select(AlertClaimRow.n).where(AlertClaimRow.alert_id == alert_id)
+                                  .order_by(AlertClaimRow.n)))
+
+    def record_verdicts(
+        self, alert_id: int, claims: Sequence[int], verdict: Verdict, *, platform: str,
+        user_id: str, user_name: str, source_url: str | None, note: str | None,
+    ) -> None:
+        """Append verdicts (history is kept; the latest wins) and flag every posted copy of the
+        alert for re-rendering."""
+        now = utcnow()
+        with self._tx() as s:
+            for n in claims:
+                s.add(VerdictRow(alert_id=alert_id, claim_n=n, verdict=str(verdict),
+                                 platform=platform, user_id=user_id, user_name=user_name,
+                                 source_url=source_url, note=note, created_at=now))
+            s.execute(update(DeliveryRow).where(DeliveryRow.alert_id == alert_id)
+                      .values(needs_update=True))
+
+    def verdict_history(self, alert_id: int) -> list[tuple[int, str, str, datetime]]:
+        with self._tx() as s:
+            rows = s.scalars(select(VerdictRow).where(VerdictRow.alert_id == alert_id)
+                             .order_by(VerdictRow.created_at, VerdictRow.id))
+            return [(r.claim_n, r.verdict, r.user_name, r.created_at) for r in rows]
+
+    def open_claims(self, limit: int = 20) -> list[OpenClaim]:
+        """Unchecked claims (no verdict, or latest verdict 'unchecked'), oldest alert first."""
+        with self._tx() as s:
+            latest = (
+                select(VerdictRow.alert_id, VerdictRow.claim_n, func.max(VerdictRow.id).label("vid"))
+                .group_by(VerdictRow.alert_id, VerdictRow.claim_n).subquery()
+            )
+            query = (
+                select(AlertRow, AlertClaimRow, VerdictRow.verdict)
+                .join(AlertClaimRow, AlertClaimRow.alert_id == AlertRow.id)
+                .outerjoin(latest, and_(latest.c.alert_id == AlertRow.id,
+                                        latest.c.claim_n == AlertClaimRow.n))
+                .outerjoin(VerdictRow, VerdictRow.id == latest.c.vid)
+                .where(or_(VerdictRow.verdict.is_(None), VerdictRow.verdict == "unchecked"))
+                .order_by(AlertRow.created_at, AlertRow.id, AlertClaimRow.n)
+                .limit(limit)
+            )
+            return [OpenClaim(a.id, a.title, a.url, a.created_at, c.n, c.text)
+                    for a, c, _ in s.execute(query)]
+
+    # ------------------------------------------------------------------ notices
+
+    def add_notice(self, destination: str, text: str) -> None:
+        with self._tx() as s:
+            s.add(NoticeRow(destination=destination, text=text, state="pending", attempts=0,
+                            next_attempt_at=utcnow()))
+
+    def due_notices(self, now: datetime, limit: int = 50) -> list[Notice]:
+        with self._tx() as s:
+            rows = s.scalars(select(NoticeRow).where(NoticeRow.state == "pending",
+                                                     NoticeRow.next_attempt_at <= now)
+                             .order_by(NoticeRow.id).limit(limit).with_for_update(skip_locked=True))
+            return [Notice(r.id, r.destination, r.text, r.attempts) for r in rows]
+
+    def mark_notice(self, notice_id: int, *, sent: bool, error: str | None = None,
+                    next_attempt_at: datetime | None = None, permanent: bool = False) -> None:
+        with self._tx() as s:
+            state = "sent" if sent else ("failed" if permanent else "pending")
+            values: dict[str, object] = {"state": state, "last_error": error,
+                                         "attempts": NoticeRow.attempts + 1}
+            if next_attempt_at is not None:
+                values["next_attempt_at"] = next_attempt_at
+            s.execute(update(NoticeRow).where(NoticeRow.id == notice_id).values(**values))
+
+    # ------------------------------------------------------------------ watchlist
+
+    def seed_watchlist(self, entities: Sequence[Entity]) -> int:
+        """Insert config entities the store has never seen; ones users removed stay removed."""
+        added = 0
+        with self._tx() as s:
+            known = {n.casefold() for n in s.scalars(select(WatchEntityRow.name))}
+            for e in entities:
+                if e.name.casefold() in known:
+                    continue
+                s.add(WatchEntityRow(name=e.name, aliases=list(e.aliases),
+                                     exclusions=list(e.exclusions), channels=list(e.channels),
+                                     origin="config", added_by="config"))
+                added += 1
+        return added
+
+    def active_entities(self) -> list[Entity]:
+        with self._tx() as s:
+            rows = s.scalars(select(WatchEntityRow).where(WatchEntityRow.removed_at.is_(None))
+                             .order_by(WatchEntityRow.id))
+            return [Entity(r.name, tuple(r.aliases), tuple(r.exclusions), tuple(r.channels))
+                    for r in rows]
+
+    def upsert_entity(self, entity: Entity, added_by: str) -> bool:
+        """Add or re-activate a watched entity (merging aliases); True when it was new."""
+        with self._tx() as s:
+            row = s.scalar(select(WatchEntityRow).where(
+                func.lower(WatchEntityRow.name) == entity.name.lower()))
+            if row is None:
+                s.add(WatchEntityRow(name=entity.name, aliases=list(entity.aliases),
+                                     exclusions=list(entity.exclusions),
+                                     channels=list(entity.channels), origin="chat",
+                                     added_by=added_by))
+                return True
+            was_removed = row.removed_at is not None
+            row.aliases = list(dict.fromkeys([*(row.aliases or []), *entity.aliases]))
+            row.channels = list(dict.fromkeys([*(row.channels or []), *entity.channels]))
+            row.removed_at = None
+            return was_removed
+
+    def remove_entity(self, name: str) -> str | None:
+        """Remove by name or alias (case-insensitive); returns the removed entity's name."""
+        folded = name.casefold()
+        with self._tx() as s:
+            for row in s.scalars(select(WatchEntityRow).where(WatchEntityRow.removed_at.is_(None))):
+                if row.name.casefold() == folded or folded in {a.casefold() for a in row.aliases}:
+                    row.removed_at = utcnow()
+                    return row.name
+        return None
