@@ -190,7 +190,7 @@ class Poller:
             self.store.add_notice(destination, (
                 f"Feed disabled after {count} consecutive failures: {feed.name or feed.url} "
                 f"({feed.url}). Last error: {error}. Fix the URL or the site, then re-enable it "
-                f"with `watchdesk feeds enable {feed.url}`."))
+                f"with `watchdesk feeds enable {feed.url}`."), now=now)
         return FeedResult(feed.id, feed.url, "disabled", error=error)
 
     def _notice_destinations(self, feed: FeedInfo) -> tuple[str, ...]:

@@ -210,22 +210,30 @@ class Store:
     def claim_due_feeds(self, now: datetime, limit: int, lease_s: int) -> list[FeedInfo]:
         """Take up to ``limit`` due feeds and lease them so no other worker polls them too.
         On Postgres the rows are locked with SKIP LOCKED so workers never wait on each other."""
-        with self._tx() as s:
-            query = (
-                select(FeedRow)
-                .where(
-                    FeedRow.state == "active",
-                    FeedRow.next_poll_at <= now,
-                    or_(FeedRow.leased_until.is_(None), FeedRow.leased_until < now),
-                )
-                .order_by(FeedRow.next_poll_at, FeedRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
+        lease = now + timedelta(seconds=lease_s)
+        due = (
+            select(FeedRow.id)
+            .where(
+                FeedRow.state == "active",
+                FeedRow.next_poll_at <= now,
+                or_(FeedRow.leased_until.is_(None), FeedRow.leased_until < now),
             )
-            rows = list(s.scalars(query))
-            lease = now + timedelta(seconds=lease_s)
-            for row in rows:
-                row.leased_until = lease
+            .order_by(FeedRow.next_poll_at, FeedRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        # One atomic UPDATE … RETURNING: on SQLite it runs under the write lock, on Postgres the
+        # subquery's SKIP LOCKED keeps concurrent workers off each other's rows.
+        claim = (
+            update(FeedRow)
+            .where(FeedRow.id.in_(due.scalar_subquery()))
+            .values(leased_until=lease)
+            .returning(FeedRow)
+            .execution_options(synchronize_session=False)
+        )
+        with self._tx() as s:
+            rows = list(s.scalars(claim))
+            rows.sort(key=lambda r: (r.next_poll_at, r.id))
             return [_feed_info(r) for r in rows]
 
     def record_poll_success(
@@ -502,10 +510,10 @@ class Store:
 
     # ------------------------------------------------------------------ notices
 
-    def add_notice(self, destination: str, text: str) -> None:
+    def add_notice(self, destination: str, text: str, now: datetime | None = None) -> None:
         with self._tx() as s:
             s.add(NoticeRow(destination=destination, text=text, state="pending", attempts=0,
-                            next_attempt_at=utcnow()))
+                            next_attempt_at=now or utcnow()))
 
     def due_notices(self, now: datetime, limit: int = 50) -> list[Notice]:
         with self._tx() as s:

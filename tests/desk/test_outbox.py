@@ -1,0 +1,154 @@
+"""The outbox: each (alert, destination) delivered once, retried on platform errors, recovered
+after a crash between posting and recording, and edits pushed after verdicts."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.chat.console import ConsoleSink
+from bot.desk.outbox import Outbox
+from bot.desk.sinks import DeliveryError
+from bot.models import AlertView, MessageRef, Verdict
+from bot.store.repo import Store
+from tests.factories import stored_alert
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class FlakyPlatform(ConsoleSink):
+    """A console sink whose platform fails in scripted ways, like a chat API having a bad day."""
+
+    def __init__(self, journal: Path, failures: list[BaseException | str]):
+        super().__init__(io.StringIO(), journal)
+        self.failures = failures
+
+    def post_alert(self, alert: AlertView, channel: str) -> MessageRef:
+        action = self.failures.pop(0) if self.failures else None
+        if isinstance(action, BaseException):
+            raise action
+        ref = super().post_alert(alert, channel)
+        if action == "die-after-post":
+            raise SystemExit("worker killed after the platform accepted the message")
+        return ref
+
+
+class ProcessDied(BaseException):
+    pass
+
+
+def posted(journal: Path) -> list[int]:
+    if not journal.exists():
+        return []
+    return [json.loads(line)["alert_id"] for line in journal.read_text().splitlines()
+            if json.loads(line)["event"] == "alert"]
+
+
+def test_delivers_each_alert_once_per_destination(store: Store, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    first = stored_alert(store, 1)
+    second = stored_alert(store, 2)
+    outbox = Outbox(store, {"console": ConsoleSink(io.StringIO(), journal)})
+    assert outbox.deliver_due().sent == 2
+    assert outbox.deliver_due().sent == 0
+    assert posted(journal) == [first, second]
+
+
+def test_rate_limit_retry_after_is_honoured_without_duplicates(store: Store, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    alert_id = stored_alert(store)
+    clock = Clock()
+    sink = FlakyPlatform(journal, [DeliveryError("429 rate limited", retry_after=30),
+                                   DeliveryError("HTTP 500")])
+    outbox = Outbox(store, {"console": sink}, clock=clock)
+    assert outbox.deliver_due().retrying == 1
+    clock.advance(29)
+    assert outbox.deliver_due().sent == 0  # still inside Retry-After
+    clock.advance(2)
+    assert outbox.deliver_due().retrying == 1  # the 500
+    clock.advance(60)
+    report = outbox.deliver_due()
+    assert report.sent + report.recovered == 1
+    assert posted(journal) == [alert_id]
+
+
+def test_permanent_failure_stops_retrying(store: Store, tmp_path: Path) -> None:
+    stored_alert(store)
+    clock = Clock()
+    sink = FlakyPlatform(tmp_path / "j", [DeliveryError("channel_not_found", permanent=True)])
+    outbox = Outbox(store, {"console": sink}, clock=clock)
+    assert outbox.deliver_due().failed == 1
+    clock.advance(86400)
+    assert outbox.deliver_due().sent == 0
+
+
+def test_crash_between_post_and_record_does_not_post_twice(store: Store, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    alert_id = stored_alert(store)
+    clock = Clock()
+    dying = Outbox(store, {"console": FlakyPlatform(journal, ["die-after-post"])}, clock=clock)
+    with pytest.raises(SystemExit):
+        dying.deliver_due()
+    # restart: a new outbox, after the in-flight window has passed
+    clock.advance(600)
+    restarted = Outbox(store, {"console": ConsoleSink(io.StringIO(), journal)}, clock=clock)
+    report = restarted.deliver_due()
+    assert (report.sent, report.recovered) == (0, 1)
+    assert posted(journal) == [alert_id]
+    [delivery] = store.deliveries_for_alert(alert_id)
+    assert delivery.state == "sent" and delivery.message_id == f"console-{alert_id}"
+
+
+def test_crash_before_post_redelivers_on_restart(store: Store, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    alert_id = stored_alert(store)
+    clock = Clock()
+    dying = Outbox(store, {"console": FlakyPlatform(journal, [ProcessDied()])}, clock=clock)
+    with pytest.raises(ProcessDied):
+        dying.deliver_due()
+    clock.advance(600)
+    report = Outbox(store, {"console": ConsoleSink(io.StringIO(), journal)}, clock=clock).deliver_due()
+    assert report.sent == 1 and posted(journal) == [alert_id]
+
+
+def test_unconnected_platform_waits_instead_of_losing_the_alert(store: Store, tmp_path: Path) -> None:
+    alert_id = stored_alert(store, destinations=("slack:C0123",))
+    clock = Clock()
+    outbox = Outbox(store, {"console": ConsoleSink(io.StringIO())}, clock=clock)
+    assert outbox.deliver_due().retrying == 1
+    [delivery] = store.deliveries_for_alert(alert_id)
+    assert delivery.state == "pending" and delivery.attempts == 1
+
+
+def test_verdicts_push_an_update_to_every_posted_copy(store: Store, tmp_path: Path) -> None:
+    journal = tmp_path / "journal.jsonl"
+    alert_id = stored_alert(store)
+    out = io.StringIO()
+    outbox = Outbox(store, {"console": ConsoleSink(out, journal)})
+    outbox.deliver_due()
+    store.record_verdicts(alert_id, [1], Verdict.FALSE, platform="slack", user_id="U1",
+                          user_name="Ann", source_url="https://src.example/r", note=None)
+    assert outbox.push_updates(alert_id) == 1
+    assert "[FALSE]" in out.getvalue() and "Ann" in out.getvalue()
+    assert outbox.push_updates(alert_id) == 0
+
+
+def test_notices_are_delivered_through_the_outbox(store: Store) -> None:
+    out = io.StringIO()
+    store.add_notice("console", "Feed disabled: https://dead.example/")
+    Outbox(store, {"console": ConsoleSink(out)}).deliver_due()
+    assert "NOTICE: Feed disabled" in out.getvalue()
+    assert store.due_notices(datetime.now(UTC) + timedelta(days=1)) == []

@@ -1,0 +1,48 @@
+"""Small builders for test data (real dataclasses, no mocks)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bot.models import (
+    Analysis,
+    Claim,
+    ClaimKind,
+    EntityMatch,
+    FeedEntry,
+    Hit,
+    Section,
+)
+from bot.store.repo import NewEntry, Store
+
+
+def entry(n: int, **overrides: object) -> FeedEntry:
+    values: dict[str, object] = {
+        "guid": f"guid-{n}", "link": f"https://news.example/a/{n}", "title": f"Story {n}",
+        "summary": f"Summary {n}", "content": f"Content {n}",
+        "published": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    values.update(overrides)
+    return FeedEntry(**values)  # type: ignore[arg-type]
+
+
+def analysis(channels: tuple[str, ...] = (), claims: int = 3) -> Analysis:
+    hit = Hit("Lukashenko", "Lukashenko met the delegation in Minsk.", Section.LEAD)
+    return Analysis(
+        True,
+        (EntityMatch("Lukashenko", 0.8, (hit,), channels),),
+        ("Lukashenko met the delegation in Minsk.", "The talks lasted two hours."),
+        tuple(Claim(i, f"Claim number {i} with 52 prisoners.", 0.9, (ClaimKind.STATISTIC,))
+              for i in range(1, claims + 1)),
+    )
+
+
+def stored_alert(store: Store, n: int = 1, destinations: tuple[str, ...] = ("console",),
+                 claims: int = 3) -> int:
+    """A feed, an article and its alert with outbox rows, as a poll would leave them."""
+    url = f"https://feeds.example/{n}.xml"
+    feed = store.get_feed(url) or store.add_feed(url, interval_s=600, name=f"Feed {n}")
+    [article_id] = store.store_entries(
+        feed.id, [NewEntry(f"guid:{n}", f"link:{n}", entry(n))], alertable_limit=None)
+    return store.create_alert(article_id, source=feed.name or url,
+                              analysis=analysis(claims=claims), destinations=destinations)

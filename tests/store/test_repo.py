@@ -1,0 +1,129 @@
+"""The store's named queries on SQLite and (when configured) Postgres."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.errors import UserError
+from bot.models import Entity, Verdict
+from bot.store.repo import NewEntry, Store
+from tests.factories import entry, stored_alert
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def test_entries_are_stored_once_per_feed_and_articles_once_across_feeds(store: Store) -> None:
+    a = store.add_feed("https://a.example/feed", interval_s=600, now=NOW)
+    b = store.add_feed("https://b.example/feed", interval_s=600, now=NOW)
+    shared = NewEntry("guid:x1", "link:https://news.example/x", entry(1))
+    first = store.store_entries(a.id, [shared, NewEntry("guid:x2", "link:y", entry(2))],
+                                alertable_limit=None)
+    again = store.store_entries(a.id, [shared], alertable_limit=None)
+    other_feed = store.store_entries(b.id, [NewEntry("guid:other", shared.key, entry(1))],
+                                     alertable_limit=None)
+    assert len(first) == 2
+    assert again == [] and other_feed == []
+    assert store.count_feed_entries(b.id) == 1
+
+
+def test_first_poll_records_without_alerting_unless_backfill(store: Store) -> None:
+    feed = store.add_feed("https://a.example/feed", interval_s=600, now=NOW)
+    items = [NewEntry(f"guid:{i}", f"link:{i}", entry(i)) for i in range(5)]
+    assert store.store_entries(feed.id, items[:3], alertable_limit=0) == []
+    assert len(store.store_entries(feed.id, items, alertable_limit=1)) == 1
+    assert store.articles_awaiting_analysis() != []
+
+
+def test_duplicate_feed_url_is_a_user_error(store: Store) -> None:
+    store.add_feed("https://a.example/feed", interval_s=600)
+    with pytest.raises(UserError, match="already watched"):
+        store.add_feed("https://a.example/feed", interval_s=600)
+
+
+def test_claim_due_feeds_leases_them(store: Store) -> None:
+    for i in range(5):
+        store.add_feed(f"https://a.example/{i}", interval_s=600, now=NOW - timedelta(minutes=1))
+    store.add_feed("https://later.example/", interval_s=600, now=NOW + timedelta(hours=1))
+    claimed = store.claim_due_feeds(NOW, limit=3, lease_s=300)
+    rest = store.claim_due_feeds(NOW, limit=10, lease_s=300)
+    assert len(claimed) == 3 and len(rest) == 2
+    assert not {f.id for f in claimed} & {f.id for f in rest}
+    assert store.claim_due_feeds(NOW, limit=10, lease_s=300) == []
+    # an expired lease (worker died) makes the feed claimable again
+    assert len(store.claim_due_feeds(NOW + timedelta(minutes=6), limit=10, lease_s=300)) == 5
+
+
+def test_concurrent_workers_never_claim_the_same_feed(store: Store) -> None:
+    for i in range(200):
+        store.add_feed(f"https://many.example/{i}", interval_s=600, now=NOW)
+    results: list[list[int]] = []
+
+    def worker() -> None:
+        mine: list[int] = []
+        while batch := store.claim_due_feeds(NOW, limit=7, lease_s=300):
+            mine.extend(f.id for f in batch)
+        results.append(mine)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [i for r in results for i in r]
+    assert len(claimed) == 200 and len(set(claimed)) == 200
+
+
+def test_failures_back_off_then_disable(store: Store) -> None:
+    feed = store.add_feed("https://dead.example/", interval_s=600, now=NOW)
+    for attempt in range(1, 4):
+        count, disabled = store.record_poll_failure(
+            feed.id, now=NOW, error="HTTP 500", next_poll_at=NOW + timedelta(hours=attempt),
+            disable_after=3)
+        assert count == attempt
+    assert disabled
+    info = store.get_feed(feed.url)
+    assert info is not None and info.state == "disabled" and "HTTP 500" in (info.disabled_reason or "")
+    assert store.claim_due_feeds(NOW + timedelta(days=1), limit=10, lease_s=60) == []
+    assert store.enable_feed(feed.url, NOW)
+    assert [f.url for f in store.claim_due_feeds(NOW, limit=10, lease_s=60)] == [feed.url]
+
+
+def test_verdict_history_kept_latest_wins_and_flags_update(store: Store) -> None:
+    alert_id = stored_alert(store)
+    [delivery] = store.deliveries_for_alert(alert_id)
+    from bot.models import MessageRef
+
+    store.mark_delivered(delivery.id, MessageRef("console", "m1"))
+    store.record_verdicts(alert_id, [2], Verdict.FALSE, platform="slack", user_id="U1",
+                          user_name="Ann", source_url="https://src.example", note=None)
+    store.record_verdicts(alert_id, [2], Verdict.MISLEADING, platform="slack", user_id="U2",
+                          user_name="Bo", source_url=None, note="numbers from 2021")
+    view = store.alert_view(alert_id)
+    assert view is not None
+    claim = view.claims[1]
+    assert (claim.verdict, claim.checked_by, claim.note) == (Verdict.MISLEADING, "Bo", "numbers from 2021")
+    assert [v[1] for v in store.verdict_history(alert_id)] == ["false", "misleading"]
+    assert [d.id for d in store.deliveries_needing_update()] == [delivery.id]
+    assert store.alert_for_message("console", "m1") == alert_id
+
+
+def test_open_claims_oldest_first_without_checked_ones(store: Store) -> None:
+    first = stored_alert(store, 1, claims=2)
+    second = stored_alert(store, 2, claims=1)
+    store.record_verdicts(first, [1], Verdict.TRUE, platform="slack", user_id="U1",
+                          user_name="Ann", source_url=None, note=None)
+    assert [(c.alert_id, c.n) for c in store.open_claims()] == [(first, 2), (second, 1)]
+
+
+def test_watchlist_seed_respects_user_removals(store: Store) -> None:
+    config = [Entity("Belarus", ("Беларусь",)), Entity("Zapad", ("Zapad-2025",))]
+    assert store.seed_watchlist(config) == 2
+    assert store.remove_entity("беларусь") == "Belarus"  # by alias, case-insensitive
+    assert store.seed_watchlist(config) == 0
+    assert [e.name for e in store.active_entities()] == ["Zapad"]
+    assert store.upsert_entity(Entity("belarus", ("Belarusian",)), added_by="slack:U1")
+    [belarus] = [e for e in store.active_entities() if e.name == "Belarus"]
+    assert belarus.aliases == ("Беларусь", "Belarusian")
