@@ -123,7 +123,9 @@ def _app(args: argparse.Namespace, sinks: dict[str, Any] | None = None):  # noqa
     from bot.app import Watchdesk
     from bot.chat.console import ConsoleSink
 
-    return Watchdesk.build(_settings(args), sinks or {"console": ConsoleSink()})
+    settings = _settings(args)
+    console = ConsoleSink(journal=settings.console_journal)
+    return Watchdesk.build(settings, sinks or {"console": console})
 
 
 def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser

@@ -118,6 +118,7 @@ class Settings:
     discord: DiscordSettings = field(default_factory=DiscordSettings)
     default_channels: tuple[str, ...] = ("console",)
     notice_channels: tuple[str, ...] = ()
+    console_journal: Path | None = None
     feeds: tuple[FeedConfig, ...] = ()
     watchlist: tuple[Entity, ...] = ()
     source: str = "<defaults>"
@@ -365,9 +366,13 @@ def _discord(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Dis
 
 
 TOP_LEVEL_KEYS = {
-    "database_url", "default_channels", "notice_channels", "poll", "fetch", "analysis",
+    "database_url", "default_channels", "notice_channels", "console_journal", "poll", "fetch", "analysis",
     "permissions", "slack", "discord", "feeds", "watch",
 }
+
+
+def _journal(value: str | None) -> Path | None:
+    return Path(value).expanduser() if value else None
 
 
 def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Settings:
@@ -386,6 +391,7 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], source
         discord=_discord(raw, env, source),
         default_channels=_destinations(top.strings("default_channels") or ("console",), f"{source}: default_channels"),
         notice_channels=_destinations(top.strings("notice_channels"), f"{source}: notice_channels"),
+        console_journal=_journal(env.get("WATCHDESK_CONSOLE_JOURNAL") or top.get("console_journal", str, None)),
         feeds=_feeds(raw, source),
         watchlist=_watchlist(raw, source),
         source=source,

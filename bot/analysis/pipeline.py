@@ -22,7 +22,7 @@ from bot.analysis.text import (
 )
 from bot.analysis.variants import propose_variants
 from bot.analysis.watchlist import Watchlist
-from bot.models import Analysis, Entity, Sentence
+from bot.models import Analysis, Entity
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +32,9 @@ PageFetcher = Callable[[str], bytes]
 BYLINE_PREFIXES = ("by ", "автор", "фото", "photo", "image")
 
 
-def body_sentences(text: str) -> list[Sentence]:
-    """Sentences of the article body, minus bylines and credits, which are never claims."""
-    return [s for s in split_sentences(text) if not s.text.lower().startswith(BYLINE_PREFIXES)]
+def is_byline(sentence: str) -> bool:
+    """Bylines and credits are never claims."""
+    return sentence.lower().startswith(BYLINE_PREFIXES)
 
 
 class Analyser:
@@ -77,9 +77,9 @@ class Analyser:
                 self._scorer = ClaimScorer.load(model_name=self.spacy_model)
             return self._scorer
 
-    def gate(self, title: str, text: str) -> bool:
-        """The cheap check run on every article: does any watched entity appear at all?"""
-        return bool(self._watchlist.match(title, text))
+    def explain(self, title: str, text: str) -> str:
+        """Why an article would or would not match, for `/watch test`."""
+        return self._watchlist.explain(title, text).describe()
 
     def analyse(self, title: str, text: str, url: str | None = None) -> Analysis:
         """Gate first; summary and claims only for an article that matches."""
@@ -93,27 +93,19 @@ class Analyser:
         if input_problem(text) if text else not title.strip():
             return Analysis(False, (), (), ())
         text = strip_html(text) if "<" in text else text
-        matches = self._watchlist.match(title, text)
-        if not matches and not always:
+        gate = self._watchlist.scan(title, text)
+        if not gate.matches and not always:
             return Analysis(False, (), (), ())
-        if matches:
-            text = self._full_text(text, url)
-            matches = self._watchlist.match(title, text) or matches
-        sentences = body_sentences(text)
-        focus = self._watchlist.focus_indices(text, sentences) if matches else ()
-        summary = summarise(
-            sentences,
-            title=title,
-            focus=focus,
-            n=self.summary_sentences,
-            max_chars=self.summary_max_chars,
-        )
-        claims = flag_claims(
-            [s.text for s in sentences],
-            self.scorer,
-            top_k=self.claims_top_k,
-            threshold=self.claims_threshold,
-        )
+        if gate.matches:
+            full = self._full_text(text, url)
+            if full is not text:
+                text, gate = full, self._watchlist.scan(title, full)
+        matches = gate.matches
+        sentences = split_sentences(text)
+        summary = summarise(sentences, title=title, focus=gate.focus, n=self.summary_sentences,
+                            max_chars=self.summary_max_chars)
+        claims = flag_claims([s.text for s in sentences if not is_byline(s.text)], self.scorer,
+                             top_k=self.claims_top_k, threshold=self.claims_threshold)
         return Analysis(bool(matches), matches, summary, claims)
 
     def _full_text(self, text: str, url: str | None) -> str:

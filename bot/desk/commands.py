@@ -62,6 +62,7 @@ class WatchlistPort:
     def reload(self, entities: Sequence[Entity]) -> None: ...
     def analyse(self, title: str, text: str, url: str | None = None) -> Analysis: ...
     def variants(self, term: str) -> tuple[str, ...]: ...
+    def explain(self, title: str, text: str) -> str: ...
 
 
 def _fmt_time(value: datetime | None) -> str:
@@ -208,13 +209,8 @@ class Desk:
             if not text:
                 raise UserError(f"{url} has no readable article text to test.")
         analysis = self.analysis.analyse(title, text, url)
-        if not analysis.matched:
-            return Reply("Would NOT alert: no watched term matched (or only a passing mention "
-                         "below the configured salience).")
-        lines = ["Would alert:"]
-        for m in analysis.entities:
-            why = m.hits[0].sentence if m.hits else ""
-            lines.append(f"• {m.name} (salience {m.salience:.2f}, {len(m.hits)} hit(s)) — {why}")
+        verdict = "Would alert." if analysis.matched else "Would NOT alert."
+        lines = [verdict, self.analysis.explain(title, text)]
         if analysis.claims:
             lines.append(f"It would flag {len(analysis.claims)} claim(s) to check.")
         return Reply("\n".join(lines))

@@ -1,0 +1,427 @@
+"""Owns turning raw article input into clean text and sentences: HTML to text, sentence
+splitting with character offsets, language detection, teaser and binary-input checks.
+
+Sentence splitting and language detection are pure Python and regex, so the per-article cost
+stays small (this runs on every matched article of every poll); HTML goes through trafilatura
+(`html_to_text`, whole pages) or lxml alone (`strip_html`, feed fragments). Sentence splitting is rule-based rather than learned because the rules that
+matter in news prose (titles, initials, "U.S.", "г.", closing quotes, paragraph breaks) are few,
+known and must behave the same for English, Russian and Belarusian.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from types import ModuleType
+
+from bot.models import Sentence
+
+log = logging.getLogger(__name__)
+
+
+def _wordset(words: str) -> frozenset[str]:
+    """A frozenset from a whitespace-separated word list (keeps long lists readable)."""
+    return frozenset(words.split())
+
+
+# Inputs larger than this are refused by `input_problem`: no news article is 5 MB of text, and
+# trafilatura's cost grows quickly with page size.
+MAX_INPUT_CHARS = 5_000_000
+
+# How much of an input the binary and language checks look at: enough to be sure, cheap on a
+# 10 MB string.
+_SAMPLE_CHARS = 20_000
+# Language shows within a few paragraphs; a smaller sample keeps detection at ~10k articles/s.
+_LANGUAGE_SAMPLE_CHARS = 4_000
+
+# --------------------------------------------------------------------------- input guards
+
+_CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
+_CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def is_binary(data: bytes | str) -> bool:
+    """True when ``data`` is not text (a NUL byte, or many control bytes, in its first 20 kB).
+
+    Feeds sometimes point at PDFs, images or archives; treating those as text yields garbage
+    sentences and, for some parsers, crashes. Looking at a sample keeps this cheap."""
+    if isinstance(data, bytes | bytearray):
+        sample = bytes(data[:_SAMPLE_CHARS])
+        if not sample:
+            return False
+        if b"\x00" in sample:
+            return True
+        controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
+        return controls / len(sample) > 0.05
+    sample_text = data[:_SAMPLE_CHARS]
+    if not sample_text:
+        return False
+    if "\x00" in sample_text:
+        return True
+    controls = len(_CONTROL_CHARS_RE.findall(sample_text))
+    return controls / len(sample_text) > 0.05
+
+
+def input_problem(data: bytes | str | None, *, max_chars: int = MAX_INPUT_CHARS) -> str | None:
+    """Why ``data`` cannot be treated as article text, in words a person can act on; None if
+    it can. Callers log the reason and carry on with an empty result instead of crashing."""
+    if data is None:
+        return "no input was given (None)"
+    if not isinstance(data, bytes | bytearray | str):
+        return f"input must be text or bytes, not {type(data).__name__}"
+    if len(data) > max_chars:
+        return (
+            f"input is {len(data):,} characters, over the {max_chars:,} limit for one article; "
+            "it is probably not a news page"
+        )
+    if is_binary(data):
+        return "input looks binary (NUL or control bytes), not text or HTML"
+    return None
+
+
+# --------------------------------------------------------------------------- HTML
+
+
+def html_to_text(html: str | bytes, url: str | None = None) -> str:
+    """The main text of an article page, paragraphs separated by newlines; "" if none.
+
+    trafilatura finds the article body and drops navigation, comments and boilerplate; it only
+    parses the string it is given (no fetching). When it finds nothing (tiny pages, odd
+    markup) a plain lxml text strip is better than nothing."""
+    problem = input_problem(html)
+    if problem:
+        log.warning("html_to_text: %s%s", problem, f" ({url})" if url else "")
+        return ""
+    if not html.strip():
+        return ""
+    text = _trafilatura_text(html, url)
+    if not text:
+        text = _lxml_text(html)
+    return _normalise_paragraphs(text)
+
+
+@functools.cache
+def _trafilatura() -> ModuleType | None:
+    """trafilatura, imported once; None (and one warning) when the install is broken, e.g.
+    lxml >= 5.2 without the separate ``lxml_html_clean`` package that jusText needs."""
+    try:
+        import trafilatura
+    except ImportError as exc:
+        log.warning(
+            "trafilatura cannot be imported (%s); article pages get a plain lxml text strip "
+            "instead. Fix: pip install lxml_html_clean",
+            exc,
+        )
+        return None
+    return trafilatura
+
+
+def _trafilatura_text(html: str | bytes, url: str | None) -> str:
+    trafilatura = _trafilatura()
+    if trafilatura is None:
+        return ""
+    try:
+        text = trafilatura.extract(
+            html,
+            url=url,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            include_links=False,
+            deduplicate=False,
+        )
+    except Exception as exc:  # trafilatura raises assorted errors on hostile markup
+        log.warning("trafilatura failed on %s: %s", url or "a page", exc)
+        return ""
+    return text or ""
+
+
+_BLOCK_TAGS = _wordset(
+    "address article aside blockquote br dd div dl dt figcaption figure footer form h1 h2 h3 "
+    "h4 h5 h6 header hr li main nav ol p pre section table td th tr ul"
+)
+_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "head", "iframe", "object")
+
+
+def _lxml_text(html: str | bytes, *, fragment: bool = False) -> str:
+    """Text of every node, script/style/comments dropped, a newline after each block element.
+
+    lxml (libxml2) rather than regexes: it decodes entities, copes with broken markup and is
+    linear on hostile input such as unclosed comments or a megabyte of "<a<a<a"."""
+    from lxml import etree
+    from lxml import html as lxml_html
+
+    try:
+        if fragment:
+            root = lxml_html.fragment_fromstring(html, create_parent="div")
+        else:
+            root = lxml_html.fromstring(html)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError, TypeError) as exc:
+        log.debug("lxml could not parse the input: %s", exc)
+        return ""
+    etree.strip_elements(root, *_DROP_TAGS, etree.Comment, etree.PI, with_tail=False)
+    for el in root.iter():
+        if isinstance(el.tag, str) and el.tag.lower() in _BLOCK_TAGS:
+            el.text = "\n" + (el.text or "")
+            el.tail = "\n" + (el.tail or "")
+    return root.text_content()
+
+
+def strip_html(fragment: str) -> str:
+    """Plain text of an HTML fragment (a feed's ``summary``): tags dropped, entities decoded,
+    whitespace collapsed, block boundaries kept as single newlines so paragraphs still end
+    sentences. Much cheaper than `html_to_text` (no boilerplate detection), and right for
+    fragments with no page around them. "" for empty, binary or oversized input."""
+    if not fragment or not fragment.strip():
+        return ""
+    problem = input_problem(fragment)
+    if problem:
+        log.warning("strip_html: %s", problem)
+        return ""
+    if "<" not in fragment and "&" not in fragment:
+        return _normalise_paragraphs(fragment)
+    return _normalise_paragraphs(_lxml_text(fragment, fragment=True).replace("\xa0", " "))
+
+
+_SPACES_RE = re.compile(r"[^\S\n]+")
+_NEWLINES_RE = re.compile(r"\s*\n\s*")
+
+
+def _normalise_paragraphs(text: str) -> str:
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _SPACES_RE.sub(" ", text)
+    return _NEWLINES_RE.sub("\n", text).strip()
+
+
+# --------------------------------------------------------------------------- sentences
+
+# A run of terminal punctuation, any closing quotes/brackets, then whitespace or the end.
+_TERMINAL_RE = re.compile(r"(?:[.!?…]+|\[\s*(?:\.\.\.|…)\s*\])[\"'”’“»)\]]*(?=\s|$)")
+_LINE_RE = re.compile(r"[^\n\r\u2028\u2029]+")
+_OPENERS = "\"'“‘«„([{—–-*•·"
+_LAST_TOKEN_RE = re.compile(r"[^\s\"'“‘«„(\[{]+$")
+_WORD_RE = re.compile(r"[^\W\d_][^\W_]*(?:[-’'][^\W_]+)*", re.UNICODE)
+_INITIAL_RE = re.compile(r"[^\W\d_]{1,2}\.(?:[^\W\d_]\.)*$")
+_ENUMERATOR_RE = re.compile(r"^\s*(?:\d{1,3}|[A-Za-zА-Яа-я]|[IVXivx]{1,4})\.$")
+
+# Abbreviations that precede a name or a number and so never end a sentence.
+_NON_FINAL = _wordset("""
+    mr mrs ms messrs dr prof gen col lt sgt capt cmdr adm maj brig rep reps sen sens gov pres
+    rev hon fr st mt ft vs v approx ca cf e.g i.e viz
+    т.е т.к т.н т.ч т.о напр им ул просп пр-т пер пл наб обл р-н ген полк подп проф акад доц
+    тов гр св см ср рис стр тел
+    вул праф сп г.зн в.а
+    """)
+# Abbreviations that stand before a number ("No. 10", "ст. 130"): no break before a digit.
+_NUMERIC_PREFIX = _wordset("no nos art fig figs vol vols p pp ch sec para ст ч п арт табл")
+# Abbreviations that may end a sentence: break only when the next word is a typical sentence
+# opener ("...the U.S. The talks" breaks, "the U.S. Army" does not).
+_AMBIGUOUS = _wordset("""
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    inc ltd corp co bros jr sr llc plc dept est a.m p.m u.s u.k u.n e.u d.c ph.d al
+    тыс млн млрд руб долл коп гг вв
+    """)
+
+_STARTERS = _wordset("""
+    the a an he she it they we i you his her its their our my this that these those there here
+    but and or so yet in on at by for from with without after before during since until while
+    when where why how what who which if as however meanwhile moreover also still then now
+    today yesterday last next some many most both all no not one two another other such
+    mr mrs ms dr
+    в во на по с со к ко у о об из за до от при после для но а и однако также кроме как когда
+    если это этот эта эти он она оно они мы я вы его ее её их там тогда теперь сейчас ранее
+    позже между среди так все всё уже еще ещё не ни что кто где почему накануне вчера сегодня
+    завтра затем потом
+    ва па з са да ад пры пасля але і аднак таксама як калі гэта гэты гэтая гэтыя ён яна яно
+    яны яго яе іх цяпер раней учора сёння заўтра што хто дзе чаму таму сярод паміж
+    """)
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of ``text`` with offsets such that ``text[s.start:s.end] == s.text``.
+
+    A line break always ends a sentence (feeds and extractors put paragraphs on lines).
+    Within a line, terminal punctuation ends a sentence unless what follows starts in lower
+    case, or what precedes is an abbreviation or an initial (see `_is_boundary`)."""
+    if not text:
+        return []
+    out: list[Sentence] = []
+    for line in _LINE_RE.finditer(text):
+        _split_line(text, line.start(), line.end(), out)
+    return out
+
+
+def _split_line(text: str, start: int, end: int, out: list[Sentence]) -> None:
+    seg_start = start
+    for m in _TERMINAL_RE.finditer(text, start, end):
+        if _is_boundary(text, seg_start, m.start(), m.group(), m.end(), end):
+            _append(text, seg_start, m.end(), out)
+            seg_start = m.end()
+    _append(text, seg_start, end, out)
+
+
+def _append(text: str, start: int, end: int, out: list[Sentence]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start < end:
+        out.append(Sentence(text[start:end], start, end))
+
+
+def _is_boundary(text: str, seg_start: int, p_start: int, punct: str, p_end: int, end: int) -> bool:
+    nxt = _next_word(text, p_end, end)
+    if nxt is None:  # end of line: the line break ends the sentence anyway
+        return True
+    first = nxt[0]
+    if first.islower():
+        return False  # "…” he said.", "т.е. учения", "U.S. officers"
+    if punct[0] != "." or punct.startswith(".."):
+        return True  # "!", "?", ellipses: break unless lower case follows
+    token = _token_before(text, seg_start, p_start)
+    if not token:
+        return True
+    return _breaks_after(text, seg_start, p_start, token, nxt)
+
+
+def _breaks_after(text: str, seg_start: int, p_start: int, token: str, nxt: str) -> bool:
+    """Whether a full stop after ``token`` ends the sentence, given the next word ``nxt``."""
+    low = token.lower().rstrip(".")
+    starter = nxt.lower() in _STARTERS
+    if low in _NON_FINAL:
+        return False
+    if low in _NUMERIC_PREFIX:
+        return not nxt[0].isdigit()
+    if low in _AMBIGUOUS:
+        return starter
+    if low in ("г", "гг", "г.г"):  # "в 2025 г. учения" vs "в г. Минске"
+        before = text[max(seg_start, p_start - 60) : p_start][: -len(token)].rstrip()
+        return starter and bool(before) and before[-1].isdigit()
+    if token.isalpha() and token[0].isupper() and (len(token) == 1 or _is_cyrillic_initial(token)):
+        return starter  # an initial: "A. Lukashenko", "А. Лукашенко", "Дж. Коул"
+    if "." in token and all(len(p) <= 2 and p.isalpha() for p in token.split(".") if p):
+        return starter  # unlisted dotted abbreviations such as "N.Y." or "т.д."
+    return p_start - seg_start > 8 or not _ENUMERATOR_RE.match(text[seg_start : p_start + 1])
+
+
+def _is_cyrillic_initial(token: str) -> bool:
+    """Russian and Belarusian write some initials with two letters ("Дж. Байден")."""
+    return len(token) == 2 and token[1].islower() and "\u0400" <= token[0] <= "\u04ff"
+
+
+def _token_before(text: str, seg_start: int, p_start: int) -> str:
+    m = _LAST_TOKEN_RE.search(text, max(seg_start, p_start - 40), p_start)
+    return m.group() if m else ""
+
+
+def _next_word(text: str, pos: int, end: int) -> str | None:
+    """The next word after ``pos`` on the line, past whitespace, opening quotes and dashes."""
+    i = pos
+    while i < end and (text[i].isspace() or text[i] in _OPENERS):
+        i += 1
+    if i >= end:
+        return None
+    j = i
+    while j < end and not text[j].isspace() and j - i < 40:
+        j += 1
+    raw = text[i:j]
+    if _INITIAL_RE.match(raw):
+        return raw  # "А. И. Иванов": an initial is never a sentence opener
+    m = _WORD_RE.match(raw)
+    return m.group() if m else raw
+
+
+# --------------------------------------------------------------------------- language
+
+# Runs rather than single letters: counting a few hundred runs is ~10x faster than 4,000 chars.
+_CYR_RE = re.compile(r"[\u0400-\u04ff]+")
+_LAT_RE = re.compile(r"[A-Za-z\u00c0-\u024f]+")
+_LETTER_RE = re.compile(r"[^\W\d_]+")
+_PUNCT = ".,;:!?\"'()[]“”‘’«»—–-"
+_ACCENTED_RE = re.compile(r"[\u00c0-\u024f]+")
+_EN_STOPWORDS = _wordset("""
+    the a an of to in and or is are was were be been has have had it its that this for on with
+    as at by from he she they we not but said will would which who after
+    """)
+_BE_WORDS = _wordset("і ў што гэта ён яна яны таксама пасля калі беларусі беларусь")
+_RU_WORDS = _wordset("и что это он она они также после если когда беларуси")
+
+
+def detect_language(text: str) -> str:
+    """ "en", "ru", "be" or "und" (empty, binary, another script or language).
+
+    Script decides first; Belarusian and Russian share most Cyrillic letters, so letters only
+    one of them has (і ў vs и щ ъ) decide between them, which holds even for a headline.
+    Ukrainian (ї є ґ, no ы э ё) and non-English Latin text come back "und"."""
+    sample = text[:_LANGUAGE_SAMPLE_CHARS] if text else ""
+    if not sample or is_binary(sample):
+        return "und"
+    head = sample[:1000]  # the script shows at once; letter regexes are the costly part
+    letters = _run_length(_LETTER_RE, head)
+    if not letters:
+        return "und"
+    cyr = _run_length(_CYR_RE, head)
+    lat = _run_length(_LAT_RE, head)
+    if cyr >= lat and cyr / letters >= 0.4:
+        return _cyrillic_language(sample.lower())
+    if lat > cyr and lat / letters >= 0.4:
+        return _latin_language(head.lower(), lat)
+    return "und"
+
+
+def _run_length(pattern: re.Pattern[str], text: str) -> int:
+    return sum(map(len, pattern.findall(text)))
+
+
+def _cyrillic_language(low: str) -> str:
+    be = low.count("і") + low.count("ў")
+    ru = low.count("и") + low.count("щ") + low.count("ъ")
+    uk = low.count("ї") + low.count("є") + low.count("ґ")
+    shared_ru_be = low.count("ы") + low.count("э") + low.count("ё")
+    if uk and uk >= 0.002 * len(low) and shared_ru_be < uk:
+        return "und"
+    if be == ru:
+        words = set(_WORD_RE.findall(low))
+        return "be" if len(words & _BE_WORDS) > len(words & _RU_WORDS) else "ru"
+    return "be" if be > ru else "ru"
+
+
+def _latin_language(low: str, lat: int) -> str:
+    if "ŭ" in low and low.count("ŭ") >= 0.002 * lat:
+        return "be"  # Belarusian Łacinka
+    non_ascii = _run_length(_ACCENTED_RE, low)
+    if non_ascii > 0.03 * lat:
+        return "und"
+    words = low.split()
+    if len(words) >= 20:
+        stop = sum(1 for w in words if w.strip(_PUNCT) in _EN_STOPWORDS)
+        if stop < 0.15 * len(words):
+            return "und"
+    return "en"
+
+
+# --------------------------------------------------------------------------- teasers
+
+_TEASER_END_RE = re.compile(
+    r"(?:…|\.\.\.|\[\s*(?:…|\.\.\.)\s*\]|\(\s*(?:…|\.\.\.)\s*\)|"
+    r"read more|continue reading|more »|full story|"
+    r"читать далее|читать полностью|подробнее|чытаць далей|падрабязней)\W*$",
+    re.IGNORECASE,
+)
+_TEASER_MIN_WORDS = 60
+_TEASER_MIN_SENTENCES = 3
+
+
+def looks_like_teaser(text: str) -> bool:
+    """True when a feed gave only a teaser of the article, so the page itself should be fetched:
+    empty, cut off ("…", "[...]", "Read more"), fewer than three sentences or under 60 words.
+    Summarising a teaser just repeats it, and claims are usually further down."""
+    text = (text or "").strip()
+    if not text:
+        return True
+    if _TEASER_END_RE.search(text[-80:]):
+        return True
+    if len(_WORD_RE.findall(text[:5000])) < _TEASER_MIN_WORDS:
+        return True
+    return len(split_sentences(text[:5000])) < _TEASER_MIN_SENTENCES
