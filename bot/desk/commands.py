@@ -98,8 +98,8 @@ class Desk:
 
     def _dispatch(self, actor: Actor, command: Command) -> Reply:
         match command:
-            case WatchAdd(term=term, aliases=aliases):
-                return self.watch_add(actor, term, aliases)
+            case WatchAdd(term=term, aliases=aliases, channels=channels):
+                return self.watch_add(actor, term, aliases, channels)
             case WatchRemove(term=term):
                 return self.watch_remove(actor, term)
             case WatchList():
