@@ -26,8 +26,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(encoding="utf-8", errors="replace")
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -42,7 +45,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="watchdesk", description=__doc__)
-    parser.add_argument("--config", help="config file (default: WATCHDESK_CONFIG or config/watchdesk.toml)")
+    parser.add_argument(
+        "--config", help="config file (default: WATCHDESK_CONFIG or config/watchdesk.toml)"
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(metavar="COMMAND")
 
@@ -56,8 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="analyse text/HTML files against the watchlist")
     check.add_argument("paths", nargs="*", type=Path)
     check.add_argument("--json", action="store_true", help="one JSON document for all files")
-    check.add_argument("--jsonl", action="store_true",
-                       help='read {"id","title"?,"text"} lines on stdin, write one JSON line each')
+    check.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"id","title"?,"text"} lines on stdin, write one JSON line each',
+    )
     check.set_defaults(handler=cmd_check, log_level=logging.WARNING)
 
     claims = sub.add_parser("claims", help="check-worthiness tools")
@@ -66,8 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.set_defaults(handler=cmd_claims_score, log_level=logging.WARNING)
 
     summ = sub.add_parser("summarise", aliases=["summarize"], help="summarise JSON lines")
-    summ.add_argument("--jsonl", action="store_true", required=True,
-                      help='read {"id","title"?,"article"} lines on stdin')
+    summ.add_argument(
+        "--jsonl",
+        action="store_true",
+        required=True,
+        help='read {"id","title"?,"article"} lines on stdin',
+    )
     summ.add_argument("--sentences", type=int, default=None)
     summ.set_defaults(handler=cmd_summarise, log_level=logging.WARNING)
 
@@ -133,9 +145,15 @@ def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser
 
     settings = _settings(args)
     a = settings.analysis
-    return Analyser(settings.watchlist, spacy_model=a.spacy_model, min_salience=a.min_salience,
-                    summary_sentences=a.summary_sentences, summary_max_chars=a.summary_max_chars,
-                    claims_top_k=a.claims_top_k, claims_threshold=a.claims_threshold)
+    return Analyser(
+        settings.watchlist,
+        spacy_model=a.spacy_model,
+        min_salience=a.min_salience,
+        summary_sentences=a.summary_sentences,
+        summary_max_chars=a.summary_max_chars,
+        claims_top_k=a.claims_top_k,
+        claims_threshold=a.claims_threshold,
+    )
 
 
 # ---------------------------------------------------------------------------- run / demo
@@ -153,9 +171,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         if args.once:
             poll_tick(app)
         else:
-            log.info("watchdesk running: %d feed(s), %d watched entit(ies), sinks: %s",
-                     len(app.store.list_feeds()), len(app.store.active_entities()),
-                     ", ".join(sorted(app.outbox.sinks)))
+            log.info(
+                "watchdesk running: %d feed(s), %d watched entit(ies), sinks: %s",
+                len(app.store.list_feeds()),
+                len(app.store.active_entities()),
+                ", ".join(sorted(app.outbox.sinks)),
+            )
             run_forever(app, stop)
     finally:
         chat.stop()
@@ -194,10 +215,16 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
     app = _app(args)
     checked = app.checker.check(args.url)
     interval = int(parse_duration(args.interval, "--interval")) if args.interval else None
-    feed = app.store.add_feed(checked.url, interval_s=interval or app.settings.poll.interval_s,
-                              name=args.name or checked.title, added_by="cli")
-    print(f"added {feed.name or feed.url} ({feed.url}), {checked.entries} item(s) now; "
-          f"polled every {feed.interval_s}s")
+    feed = app.store.add_feed(
+        checked.url,
+        interval_s=interval or app.settings.poll.interval_s,
+        name=args.name or checked.title,
+        added_by="cli",
+    )
+    print(
+        f"added {feed.name or feed.url} ({feed.url}), {checked.entries} item(s) now; "
+        f"polled every {feed.interval_s}s"
+    )
     return 0
 
 
@@ -230,8 +257,11 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"cannot read {args.file}: {exc.strerror}") from exc
     app = _app(args)
-    interval = int(parse_duration(args.interval, "--interval")) if args.interval else (
-        app.settings.poll.interval_s)
+    interval = (
+        int(parse_duration(args.interval, "--interval"))
+        if args.interval
+        else (app.settings.poll.interval_s)
+    )
     known = {f.url for f in app.store.list_feeds()}
     added = 0
     for item in read_opml(data):
@@ -248,8 +278,9 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
     from bot.feeds.opml import OpmlFeed, write_opml
 
     feeds = _app(args).store.list_feeds()
-    sys.stdout.write(write_opml([OpmlFeed(url=f.url, title=f.name) for f in feeds],
-                                title="Watchdesk feeds"))
+    sys.stdout.write(
+        write_opml([OpmlFeed(url=f.url, title=f.name) for f in feeds], title="Watchdesk feeds")
+    )
     return 0
 
 
@@ -283,13 +314,23 @@ def analysis_json(item_id: object, analysis: Analysis) -> dict[str, Any]:
         "id": item_id,
         "matched": analysis.matched,
         "entities": [
-            {"name": m.name, "salience": round(m.salience, 4),
-             "hits": [{"text": h.text, "sentence": h.sentence} for h in m.hits]}
+            {
+                "name": m.name,
+                "salience": round(m.salience, 4),
+                "hits": [{"text": h.text, "sentence": h.sentence} for h in m.hits],
+            }
             for m in analysis.entities
         ],
         "summary": list(analysis.summary),
-        "claims": [{"n": c.n, "text": c.text, "score": round(c.score, 4),
-                    "kinds": [str(k) for k in c.kinds]} for c in analysis.claims],
+        "claims": [
+            {
+                "n": c.n,
+                "text": c.text,
+                "score": round(c.score, 4),
+                "kinds": [str(k) for k in c.kinds],
+            }
+            for c in analysis.claims
+        ],
     }
 
 
@@ -307,7 +348,9 @@ def read_document(path: Path) -> tuple[str, str]:
     if problem:
         raise UserError(f"{path}: {problem}")
     raw = data.decode("utf-8", errors="replace")
-    if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith(("<!doctype", "<html")):
+    if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith(
+        ("<!doctype", "<html")
+    ):
         return _html_title(raw), html_to_text(raw)
     headline, _, body = raw.strip().partition("\n")
     return headline.strip(), body.strip()
@@ -339,8 +382,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         analysis = analyser.analyse_fully(title, text)
         results.append((path, title, analysis))
     if args.json:
-        json.dump([analysis_json(str(p), a) for p, _, a in results], sys.stdout,
-                  ensure_ascii=False, indent=2)
+        json.dump(
+            [analysis_json(str(p), a) for p, _, a in results],
+            sys.stdout,
+            ensure_ascii=False,
+            indent=2,
+        )
         sys.stdout.write("\n")
     else:
         for path, title, analysis in results:
@@ -363,7 +410,9 @@ def _check_jsonl(analyser: Any, stdin: TextIO, stdout: TextIO) -> int:
             continue
         text, title = str(item.get("text") or ""), str(item.get("title") or "")
         empty = Analysis(False, (), (), ())
-        analysis = empty if input_problem(text) and not title else analyser.analyse_fully(title, text)
+        analysis = (
+            empty if input_problem(text) and not title else analyser.analyse_fully(title, text)
+        )
         stdout.write(json.dumps(analysis_json(item.get("id"), analysis), ensure_ascii=False) + "\n")
         stdout.flush()
     return 0
@@ -422,8 +471,11 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     n = args.sentences or settings.analysis.summary_sentences
     if not 1 <= n <= 10:
         raise UserError("--sentences must be between 1 and 10")
-    budget = max(settings.analysis.summary_max_chars, 250 * n) if args.sentences else (
-        settings.analysis.summary_max_chars)
+    budget = (
+        max(settings.analysis.summary_max_chars, 250 * n)
+        if args.sentences
+        else (settings.analysis.summary_max_chars)
+    )
     for lineno, line in enumerate(sys.stdin, 1):
         if not line.strip():
             continue
@@ -437,10 +489,12 @@ def cmd_summarise(args: argparse.Namespace) -> int:
         article = str(item.get("article") or "")
         summary: tuple[str, ...] = ()
         if not input_problem(article):
-            summary = summarise(split_sentences(article), title=item.get("title") or None,
-                                n=n, max_chars=budget)
-        sys.stdout.write(json.dumps({"id": item.get("id"), "summary": list(summary)},
-                                    ensure_ascii=False) + "\n")
+            summary = summarise(
+                split_sentences(article), title=item.get("title") or None, n=n, max_chars=budget
+            )
+        sys.stdout.write(
+            json.dumps({"id": item.get("id"), "summary": list(summary)}, ensure_ascii=False) + "\n"
+        )
         sys.stdout.flush()
     return 0
 

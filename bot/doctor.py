@@ -38,14 +38,18 @@ def check_database(settings: Settings, checks: Checklist) -> None:
             current = MigrationContext.configure(connection).get_current_revision()
         head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
     except SQLAlchemyError as exc:
-        checks.bad(f"cannot connect: {exc.__class__.__name__}: {str(exc).splitlines()[0]}; "
-                   f"check DATABASE_URL and that the server is up")
+        checks.bad(
+            f"cannot connect: {exc.__class__.__name__}: {str(exc).splitlines()[0]}; "
+            f"check DATABASE_URL and that the server is up"
+        )
         return
     if current == head:
         checks.good(f"reachable, schema at revision {head}")
     else:
-        checks.bad(f"schema at {current or 'nothing'}, code expects {head}: run "
-                   f"`watchdesk db upgrade` (`watchdesk run` also does it on start)")
+        checks.bad(
+            f"schema at {current or 'nothing'}, code expects {head}: run "
+            f"`watchdesk db upgrade` (`watchdesk run` also does it on start)"
+        )
 
 
 def check_analysis(settings: Settings, checks: Checklist) -> None:
@@ -57,18 +61,23 @@ def check_analysis(settings: Settings, checks: Checklist) -> None:
     if info.rule_only:
         checks.bad(f"no spaCy model: rule-only pipeline in use ({info.warning})")
     else:
-        checks.good(f"spaCy model {info.loaded} {info.version or ''} ({', '.join(info.components)})")
+        checks.good(
+            f"spaCy model {info.loaded} {info.version or ''} ({', '.join(info.components)})"
+        )
     try:
         ClaimScorer.load(model_name=settings.analysis.spacy_model).score(["Unemployment fell 3%."])
         checks.good("check-worthiness model loads")
     except Exception as exc:  # report, don't crash the doctor
         checks.bad(f"check-worthiness model failed to load: {exc}")
-    checks.good(f"{len(settings.watchlist)} watched entit(ies) and {len(settings.feeds)} feed(s) "
-                f"in {settings.source}")
+    checks.good(
+        f"{len(settings.watchlist)} watched entit(ies) and {len(settings.feeds)} feed(s) "
+        f"in {settings.source}"
+    )
 
 
-def run_doctor(settings: Settings, out: TextIO,
-               extra: tuple[Callable[[Settings, Checklist], None], ...] = ()) -> int:
+def run_doctor(
+    settings: Settings, out: TextIO, extra: tuple[Callable[[Settings, Checklist], None], ...] = ()
+) -> int:
     """Run every check; returns the number of problems found."""
     from bot.app import chat_checks
 

@@ -28,9 +28,15 @@ def poll_tick(app: Watchdesk) -> None:
         log.info(
             "polled %d feed(s): %d with new items, %d unchanged, %d not modified, %d failed, "
             "%d disabled; %d alert(s); outbox sent %d, retrying %d",
-            len(report.results), report.count("new"), report.count("unchanged"),
-            report.count("not_modified"), report.count("failed"), report.count("disabled"),
-            len(summary.alerts), summary.outbox.sent, summary.outbox.retrying,
+            len(report.results),
+            report.count("new"),
+            report.count("unchanged"),
+            report.count("not_modified"),
+            report.count("failed"),
+            report.count("disabled"),
+            len(summary.alerts),
+            summary.outbox.sent,
+            summary.outbox.retrying,
         )
 
 
@@ -38,12 +44,20 @@ def outbox_tick(app: Watchdesk) -> None:
     app.run_outbox_once()
 
 
-def build_scheduler(app: Watchdesk, *, tick_s: float = TICK_S,
-                    outbox_s: float = OUTBOX_S) -> BlockingScheduler:
+def build_scheduler(
+    app: Watchdesk, *, tick_s: float = TICK_S, outbox_s: float = OUTBOX_S
+) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
-    scheduler.add_job(poll_tick, "interval", seconds=tick_s, args=[app], id="poll",
-                      next_run_time=datetime.now(UTC), **common)
+    scheduler.add_job(
+        poll_tick,
+        "interval",
+        seconds=tick_s,
+        args=[app],
+        id="poll",
+        next_run_time=datetime.now(UTC),
+        **common,
+    )
     scheduler.add_job(outbox_tick, "interval", seconds=outbox_s, args=[app], id="outbox", **common)
     return scheduler
 
@@ -52,8 +66,9 @@ def run_forever(app: Watchdesk, stop: threading.Event | None = None) -> None:
     """Block running the schedule until interrupted (SIGINT/SIGTERM) or ``stop`` is set."""
     scheduler = build_scheduler(app)
     if stop is not None:
-        threading.Thread(target=lambda: (stop.wait(), scheduler.shutdown(wait=False)),
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: (stop.wait(), scheduler.shutdown(wait=False)), daemon=True
+        ).start()
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -52,7 +52,9 @@ class FetchSettings:
     max_bytes: int = 5 * 1024 * 1024
     max_redirects: int = 5
     per_host_limit: int = 2
-    user_agent: str = "Watchdesk/0.1 (newsroom feed monitor; +https://github.com/watchdesk/watchdesk)"
+    user_agent: str = (
+        "Watchdesk/0.1 (newsroom feed monitor; +https://github.com/watchdesk/watchdesk)"
+    )
     allow_private_hosts: tuple[str, ...] = ()
 
 
@@ -125,7 +127,7 @@ class Settings:
 
 
 def parse_duration(value: object, where: str) -> float:
-    """"10m" → 600.0; a bare number is seconds."""
+    """ "10m" → 600.0; a bare number is seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
     match = _DURATION_RE.match(str(value))
@@ -159,7 +161,9 @@ class _Reader:
             return default
         value = self.table[key]
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            name = (
+                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            )
             raise ConfigError(f"{self.where(key)} must be a {name}, got {value!r}")
         return value
 
@@ -193,8 +197,8 @@ def _destinations(values: tuple[str, ...], where: str) -> tuple[str, ...]:
     for value in values:
         if not DESTINATION_RE.match(value):
             raise ConfigError(
-                f"{where}: {value!r} is not a destination; use \"console\", \"slack:<channel id>\" "
-                f"(e.g. slack:C0123ABCD) or \"discord:<channel id>\" (digits)"
+                f'{where}: {value!r} is not a destination; use "console", "slack:<channel id>" '
+                f'(e.g. slack:C0123ABCD) or "discord:<channel id>" (digits)'
             )
     return values
 
@@ -213,9 +217,13 @@ def _poll(raw: Mapping[str, Any], source: str) -> PollSettings:
     )
     r.finish()
     if result.interval_s < 30:
-        raise ConfigError(f"{r.where('interval')}: must be at least 30s, to be polite to publishers")
+        raise ConfigError(
+            f"{r.where('interval')}: must be at least 30s, to be polite to publishers"
+        )
     if result.concurrency < 1 or result.disable_after_failures < 1 or result.backfill < 0:
-        raise ConfigError(f"{source}: [poll] concurrency and disable_after_failures must be ≥ 1, backfill ≥ 0")
+        raise ConfigError(
+            f"{source}: [poll] concurrency and disable_after_failures must be ≥ 1, backfill ≥ 0"
+        )
     return result
 
 
@@ -252,7 +260,9 @@ def _analysis(raw: Mapping[str, Any], source: str) -> AnalysisSettings:
     if not 1 <= result.summary_sentences <= 6:
         raise ConfigError(f"{r.where('summary_sentences')}: must be between 1 and 6")
     if not 0 <= result.claims_threshold <= 1 or not 0 <= result.min_salience <= 1:
-        raise ConfigError(f"{source}: [analysis] claims_threshold and min_salience are between 0 and 1")
+        raise ConfigError(
+            f"{source}: [analysis] claims_threshold and min_salience are between 0 and 1"
+        )
     return result
 
 
@@ -322,7 +332,7 @@ def _slack(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Slack
     r = _Reader(_table(raw, "slack", source), "slack", source)
     mode = r.get("mode", str, "socket")
     if mode not in ("socket", "http"):
-        raise ConfigError(f"{r.where('mode')}: must be \"socket\" or \"http\", got {mode!r}")
+        raise ConfigError(f'{r.where("mode")}: must be "socket" or "http", got {mode!r}')
     port = env.get("SLACK_HTTP_PORT") or r.get("http_port", int, 3000)
     try:
         port = int(port)
@@ -341,11 +351,11 @@ def _slack(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Slack
     if result.enabled and result.mode == "socket" and not result.app_token:
         raise ConfigError(
             "SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not: Socket Mode needs an app-level "
-            "token (xapp-…, scope connections:write), or set [slack] mode = \"http\" with "
+            'token (xapp-…, scope connections:write), or set [slack] mode = "http" with '
             "SLACK_SIGNING_SECRET"
         )
     if result.enabled and result.mode == "http" and not result.signing_secret:
-        raise ConfigError("[slack] mode = \"http\" needs SLACK_SIGNING_SECRET in the environment")
+        raise ConfigError('[slack] mode = "http" needs SLACK_SIGNING_SECRET in the environment')
     return result
 
 
@@ -366,8 +376,18 @@ def _discord(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Dis
 
 
 TOP_LEVEL_KEYS = {
-    "database_url", "default_channels", "notice_channels", "console_journal", "poll", "fetch", "analysis",
-    "permissions", "slack", "discord", "feeds", "watch",
+    "database_url",
+    "default_channels",
+    "notice_channels",
+    "console_journal",
+    "poll",
+    "fetch",
+    "analysis",
+    "permissions",
+    "slack",
+    "discord",
+    "feeds",
+    "watch",
 }
 
 
@@ -389,9 +409,13 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], source
         permissions=_permissions(raw, source),
         slack=_slack(raw, env, source),
         discord=_discord(raw, env, source),
-        default_channels=_destinations(top.strings("default_channels") or ("console",), f"{source}: default_channels"),
+        default_channels=_destinations(
+            top.strings("default_channels") or ("console",), f"{source}: default_channels"
+        ),
         notice_channels=_destinations(top.strings("notice_channels"), f"{source}: notice_channels"),
-        console_journal=_journal(env.get("WATCHDESK_CONSOLE_JOURNAL") or top.get("console_journal", str, None)),
+        console_journal=_journal(
+            env.get("WATCHDESK_CONSOLE_JOURNAL") or top.get("console_journal", str, None)
+        ),
         feeds=_feeds(raw, source),
         watchlist=_watchlist(raw, source),
         source=source,

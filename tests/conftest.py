@@ -25,14 +25,18 @@ def shared_path(*parts: str) -> Path:
     """A path under ../shared/, or skip: a user's clone has no such folder."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"../shared/{'/'.join(parts)} is absent (it ships only with the team's "
-                    f"workspace and CI), so this data-driven test cannot run here")
+        pytest.skip(
+            f"../shared/{'/'.join(parts)} is absent (it ships only with the team's "
+            f"workspace and CI), so this data-driven test cannot run here"
+        )
     return path
 
 
 def _postgres_schema_url() -> Iterator[str]:
     if not POSTGRES_URL:
-        pytest.skip("WATCHDESK_TEST_POSTGRES_URL is not set; .ci/run sets it to the local PostgreSQL")
+        pytest.skip(
+            "WATCHDESK_TEST_POSTGRES_URL is not set; .ci/run sets it to the local PostgreSQL"
+        )
     schema = f"wd_{uuid.uuid4().hex[:12]}"
     admin = db.make_engine(POSTGRES_URL)
     with admin.begin() as conn:

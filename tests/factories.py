@@ -18,8 +18,11 @@ from bot.store.repo import NewEntry, Store
 
 def entry(n: int, **overrides: object) -> FeedEntry:
     values: dict[str, object] = {
-        "guid": f"guid-{n}", "link": f"https://news.example/a/{n}", "title": f"Story {n}",
-        "summary": f"Summary {n}", "content": f"Content {n}",
+        "guid": f"guid-{n}",
+        "link": f"https://news.example/a/{n}",
+        "title": f"Story {n}",
+        "summary": f"Summary {n}",
+        "content": f"Content {n}",
         "published": datetime(2026, 1, 1, tzinfo=UTC),
     }
     values.update(overrides)
@@ -32,17 +35,25 @@ def analysis(channels: tuple[str, ...] = (), claims: int = 3) -> Analysis:
         True,
         (EntityMatch("Lukashenko", 0.8, (hit,), channels),),
         ("Lukashenko met the delegation in Minsk.", "The talks lasted two hours."),
-        tuple(Claim(i, f"Claim number {i} with 52 prisoners.", 0.9, (ClaimKind.STATISTIC,))
-              for i in range(1, claims + 1)),
+        tuple(
+            Claim(i, f"Claim number {i} with 52 prisoners.", 0.9, (ClaimKind.STATISTIC,))
+            for i in range(1, claims + 1)
+        ),
     )
 
 
-def stored_alert(store: Store, n: int = 1, destinations: tuple[str, ...] = ("console",),
-                 claims: int = 3) -> int:
+def stored_alert(
+    store: Store, n: int = 1, destinations: tuple[str, ...] = ("console",), claims: int = 3
+) -> int:
     """A feed, an article and its alert with outbox rows, as a poll would leave them."""
     url = f"https://feeds.example/{n}.xml"
     feed = store.get_feed(url) or store.add_feed(url, interval_s=600, name=f"Feed {n}")
     [article_id] = store.store_entries(
-        feed.id, [NewEntry(f"guid:{n}", f"link:{n}", entry(n))], alertable_limit=None)
-    return store.create_alert(article_id, source=feed.name or url,
-                              analysis=analysis(claims=claims), destinations=destinations)
+        feed.id, [NewEntry(f"guid:{n}", f"link:{n}", entry(n))], alertable_limit=None
+    )
+    return store.create_alert(
+        article_id,
+        source=feed.name or url,
+        analysis=analysis(claims=claims),
+        destinations=destinations,
+    )

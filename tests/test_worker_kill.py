@@ -9,8 +9,8 @@ import signal
 import subprocess
 import sys
 import time
-from email.utils import format_datetime
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
@@ -31,14 +31,17 @@ def feed_body() -> bytes:
         f"signed. Critics said the figures could not be verified.</description></item>"
         for i in range(ARTICLES)
     )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
-            f"<link>https://news.example/</link>{items}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>'
+        f"<link>https://news.example/</link>{items}</channel></rss>"
+    ).encode()
 
 
 def write_config(tmp: Path, feed_url: str, journal: Path) -> Path:
     config = tmp / "watchdesk.toml"
-    config.write_text(f'''
-database_url = "sqlite:///{tmp / 'worker.db'}"
+    config.write_text(
+        f'''
+database_url = "sqlite:///{tmp / "worker.db"}"
 default_channels = ["console"]
 console_journal = "{journal}"
 [poll]
@@ -54,7 +57,9 @@ aliases = ["Lukashenka"]
 [[feeds]]
 url = "{feed_url}"
 name = "Wire"
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     return config
 
 
@@ -62,8 +67,12 @@ def start_worker(config: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     for key in ("SLACK_BOT_TOKEN", "DISCORD_TOKEN", "DATABASE_URL", "WATCHDESK_CONSOLE_JOURNAL"):
         env.pop(key, None)
-    return subprocess.Popen([sys.executable, "-m", "bot", "--config", str(config), "run"],
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
 
 
 def delivered(journal: Path) -> list[int]:
@@ -97,7 +106,9 @@ def test_sigkill_mid_cycle_then_restart_delivers_each_alert_exactly_once(tmp_pat
         before = delivered(journal)
         restarted = start_worker(config, log)
         try:
-            assert wait_for(lambda: len(set(delivered(journal))) >= ARTICLES, 150), log.read_text()[-3000:]
+            assert wait_for(lambda: len(set(delivered(journal))) >= ARTICLES, 150), log.read_text()[
+                -3000:
+            ]
             time.sleep(1.0)  # give a buggy outbox the chance to post something twice
         finally:
             restarted.send_signal(signal.SIGTERM)

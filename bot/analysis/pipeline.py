@@ -102,10 +102,19 @@ class Analyser:
                 text, gate = full, self._watchlist.scan(title, full)
         matches = gate.matches
         sentences = split_sentences(text)
-        summary = summarise(sentences, title=title, focus=gate.focus, n=self.summary_sentences,
-                            max_chars=self.summary_max_chars)
-        claims = flag_claims([s.text for s in sentences if not is_byline(s.text)], self.scorer,
-                             top_k=self.claims_top_k, threshold=self.claims_threshold)
+        summary = summarise(
+            sentences,
+            title=title,
+            focus=gate.focus,
+            n=self.summary_sentences,
+            max_chars=self.summary_max_chars,
+        )
+        claims = flag_claims(
+            [s.text for s in sentences if not is_byline(s.text)],
+            self.scorer,
+            top_k=self.claims_top_k,
+            threshold=self.claims_threshold,
+        )
         return Analysis(bool(matches), matches, summary, claims)
 
     def _full_text(self, text: str, url: str | None) -> str:

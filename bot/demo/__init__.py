@@ -41,17 +41,20 @@ def _item_text(item: dict[str, str]) -> str:
 
 def render_rss(title: str, base: str, items: list[dict[str, str]], published: datetime) -> bytes:
     """A plain RSS 2.0 document, as a small newsroom CMS would publish it."""
-    parts = [f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
-             f"<title>{escape(title)}</title><link>{base}/</link>"
-             f"<description>Watchdesk demo feed</description>"]
+    parts = [
+        f'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel>'
+        f"<title>{escape(title)}</title><link>{base}/</link>"
+        f"<description>Watchdesk demo feed</description>"
+    ]
     for i, item in enumerate(reversed(items)):
         paragraphs = "".join(f"<p>{escape(p)}</p>" for p in _item_text(item).split("\n"))
         when = format_datetime(published - timedelta(hours=i))
         parts.append(
             f"<item><title>{escape(item['title'])}</title>"
             f"<link>{base}/articles/{item['id']}</link>"
-            f"<guid isPermaLink=\"false\">{item['id']}</guid><pubDate>{when}</pubDate>"
-            f"<description>{escape(paragraphs)}</description></item>")
+            f'<guid isPermaLink="false">{item["id"]}</guid><pubDate>{when}</pubDate>'
+            f"<description>{escape(paragraphs)}</description></item>"
+        )
     parts.append("</channel></rss>")
     return "".join(parts).encode("utf-8")
 
@@ -116,8 +119,15 @@ class DemoFeeds:
 def demo_settings(base: Settings, database_url: str) -> Settings:
     fetch: FetchSettings = replace(base.fetch, allow_private_hosts=("127.0.0.1",), timeout_s=10)
     analysis = replace(base.analysis, fetch_full_text=False)
-    return replace(base, database_url=database_url, feeds=(), fetch=fetch, analysis=analysis,
-                   default_channels=("console",), notice_channels=())
+    return replace(
+        base,
+        database_url=database_url,
+        feeds=(),
+        fetch=fetch,
+        analysis=analysis,
+        default_channels=("console",),
+        notice_channels=(),
+    )
 
 
 def run_demo(out: TextIO, config: str | None = None) -> int:
@@ -132,13 +142,16 @@ def run_demo(out: TextIO, config: str | None = None) -> int:
 
 def _walk_through(app: Watchdesk, feeds: DemoFeeds, out: TextIO) -> int:
     for key, url in feeds.urls().items():
-        app.store.add_feed(url, interval_s=app.settings.poll.interval_s, name=feeds.items[key]["title"])
+        app.store.add_feed(
+            url, interval_s=app.settings.poll.interval_s, name=feeds.items[key]["title"]
+        )
     say = lambda text: (out.write(text + "\n"), out.flush())  # noqa: E731
-    say(f"Watchdesk demo: 2 feeds on {feeds.base}, watching "
-        f"{', '.join(app.desk.watch_names())}.\n")
+    say(f"Watchdesk demo: 2 feeds on {feeds.base}, watching {', '.join(app.desk.watch_names())}.\n")
     first = app.run_cycle()
-    say(f"Poll 1: {len(first.polled.results)} feeds, backlog recorded, {len(first.alerts)} "
-        f"alerts (a new feed's existing items never alert).\n")
+    say(
+        f"Poll 1: {len(first.polled.results)} feeds, backlog recorded, {len(first.alerts)} "
+        f"alerts (a new feed's existing items never alert).\n"
+    )
     feeds.publish()
     later = datetime.now(UTC) + timedelta(seconds=app.settings.poll.interval_s + 1)
     app.poller.clock = lambda: later
@@ -151,10 +164,16 @@ def _walk_through(app: Watchdesk, feeds: DemoFeeds, out: TextIO) -> int:
         return 1
     alert_id = second.alerts[0]
     desk_member = Actor(platform="console", user_id="demo", name="Demo Checker")
-    say("A checker replies in the alert's thread: "
-        "\"1 unproven https://example.org/belarus-ministry-statement\"\n")
-    reply = app.desk.handle_thread_reply(desk_member, "console", f"console-{alert_id}",
-                                         "1 unproven https://example.org/belarus-ministry-statement")
+    say(
+        "A checker replies in the alert's thread: "
+        '"1 unproven https://example.org/belarus-ministry-statement"\n'
+    )
+    reply = app.desk.handle_thread_reply(
+        desk_member,
+        "console",
+        f"console-{alert_id}",
+        "1 unproven https://example.org/belarus-ministry-statement",
+    )
     say(f"Bot: {reply.text if reply else '(ignored)'}\n")
     say("Run `watchdesk run` to poll the configured feeds for real; see README.md.")
     return 0

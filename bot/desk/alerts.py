@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.desk.sinks import split_destination
 from bot.models import Analysis
-from bot.store.repo import StoredArticle, Store
+from bot.store.repo import Store, StoredArticle
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +73,18 @@ class AlertMaker:
         try:
             analysis = self.analyse(article.title, article_text(article), article.link)
         except Exception:
-            log.exception("analysis of article %s (%s) failed; it stays queued", article_id,
-                          article.link)
+            log.exception(
+                "analysis of article %s (%s) failed; it stays queued", article_id, article.link
+            )
             return None
         if not analysis.matched:
             self.store.mark_not_matched(article_id)
             return None
         feed = self.store.feed_by_id(article.feed_id) if article.feed_id else None
         destinations = route(analysis, feed.channels if feed else (), self.routing)
-        source = source_name(feed.name if feed else None, feed.url if feed else None,
-                             feed.label if feed else None)
-        return self.store.create_alert(article_id, source=source, analysis=analysis,
-                                       destinations=destinations)
+        source = source_name(
+            feed.name if feed else None, feed.url if feed else None, feed.label if feed else None
+        )
+        return self.store.create_alert(
+            article_id, source=source, analysis=analysis, destinations=destinations
+        )

@@ -126,8 +126,11 @@ class Desk:
             return Reply(str(exc), ok=False)
         except Exception:
             log.exception("desk command failed")
-            return Reply("Something went wrong on our side; it has been logged. Try again in a "
-                         "minute, and tell your Watchdesk admin if it keeps happening.", ok=False)
+            return Reply(
+                "Something went wrong on our side; it has been logged. Try again in a "
+                "minute, and tell your Watchdesk admin if it keeps happening.",
+                ok=False,
+            )
 
     def may_manage(self, actor: Actor) -> bool:
         p = self.permissions
@@ -148,12 +151,14 @@ class Desk:
 
     # ------------------------------------------------------------------ /watch
 
-    def watch_add(self, actor: Actor, term: str, aliases: Sequence[str] = (),
-                  channels: Sequence[str] = ()) -> Reply:
+    def watch_add(
+        self, actor: Actor, term: str, aliases: Sequence[str] = (), channels: Sequence[str] = ()
+    ) -> Reply:
         return self._guard(lambda: self._watch_add(actor, term, aliases, channels))
 
-    def _watch_add(self, actor: Actor, term: str, aliases: Sequence[str],
-                   channels: Sequence[str]) -> Reply:
+    def _watch_add(
+        self, actor: Actor, term: str, aliases: Sequence[str], channels: Sequence[str]
+    ) -> Reply:
         self._require_manager(actor, "change the watchlist")
         term = term.strip()
         if not term:
@@ -168,8 +173,10 @@ class Desk:
         lines.append("Inflected forms (e.g. Russian cases) and possessives match automatically.")
         if proposals:
             lines.append("Other spellings you may want: " + ", ".join(proposals[:12]))
-            lines.append(f"Add them with: /watch add {term} " + " ".join(
-                f'"{p}"' if " " in p else p for p in proposals[:4]))
+            lines.append(
+                f"Add them with: /watch add {term} "
+                + " ".join(f'"{p}"' if " " in p else p for p in proposals[:4])
+            )
         return Reply("\n".join(lines))
 
     def watch_remove(self, actor: Actor, term: str) -> Reply:
@@ -226,10 +233,16 @@ class Desk:
     def _feeds_add(self, actor: Actor, url: str) -> Reply:
         self._require_manager(actor, "change the feeds")
         checked = self.feeds.check(url)
-        feed = self.store.add_feed(checked.url, interval_s=self.default_interval_s,
-                                   name=checked.title, added_by=f"{actor.platform}:{actor.user_id}")
-        return Reply(f"Added {feed.name or feed.url} ({feed.url}): {checked.entries} item(s) "
-                     f"there now are recorded without alerting; new ones will alert.")
+        feed = self.store.add_feed(
+            checked.url,
+            interval_s=self.default_interval_s,
+            name=checked.title,
+            added_by=f"{actor.platform}:{actor.user_id}",
+        )
+        return Reply(
+            f"Added {feed.name or feed.url} ({feed.url}): {checked.entries} item(s) "
+            f"there now are recorded without alerting; new ones will alert."
+        )
 
     def feeds_list(self, actor: Actor) -> Reply:
         feeds = self.store.list_feeds()
@@ -244,10 +257,15 @@ class Desk:
     @staticmethod
     def describe_feed(feed: FeedInfo) -> str:
         state = feed.state if feed.state != "disabled" else f"DISABLED ({feed.disabled_reason})"
-        error = f"; last error {_fmt_time(feed.last_error_at)}: {feed.last_error}" if (
-            feed.error_count and feed.last_error) else ""
-        return (f"• {feed.name or feed.url} — {feed.url} — {state}; last success "
-                f"{_fmt_time(feed.last_success_at)}{error}; next poll {_fmt_time(feed.next_poll_at)}")
+        error = (
+            f"; last error {_fmt_time(feed.last_error_at)}: {feed.last_error}"
+            if (feed.error_count and feed.last_error)
+            else ""
+        )
+        return (
+            f"• {feed.name or feed.url} — {feed.url} — {state}; last success "
+            f"{_fmt_time(feed.last_success_at)}{error}; next poll {_fmt_time(feed.next_poll_at)}"
+        )
 
     def feeds_remove(self, actor: Actor, url: str) -> Reply:
         return self._guard(lambda: self._feeds_remove(actor, url))
@@ -275,8 +293,9 @@ class Desk:
     def alert_id_for_message(self, destination: str, message_id: str) -> int | None:
         return self.store.alert_for_message(destination, message_id)
 
-    def handle_thread_reply(self, actor: Actor, destination: str, parent_message_id: str,
-                            text: str) -> Reply | None:
+    def handle_thread_reply(
+        self, actor: Actor, destination: str, parent_message_id: str, text: str
+    ) -> Reply | None:
         """A reply in an alert's thread: a verdict is recorded and the alert re-rendered;
         conversation is ignored (None); a failed verdict attempt gets a one-line hint."""
         alert_id = self.store.alert_for_message(destination, parent_message_id)
@@ -289,11 +308,18 @@ class Desk:
             return Reply(parsed.message, ok=False)
         return self._guard(lambda: self._record(actor, alert_id, parsed))
 
-    def record_verdict(self, actor: Actor, alert_id: int, claims: Sequence[int] | None,
-                       verdict: Verdict, source_url: str | None = None,
-                       note: str | None = None) -> Reply:
-        request = VerdictRequest(tuple(claims) if claims is not None else None, verdict,
-                                 source_url, note)
+    def record_verdict(
+        self,
+        actor: Actor,
+        alert_id: int,
+        claims: Sequence[int] | None,
+        verdict: Verdict,
+        source_url: str | None = None,
+        note: str | None = None,
+    ) -> Reply:
+        request = VerdictRequest(
+            tuple(claims) if claims is not None else None, verdict, source_url, note
+        )
         return self._record(actor, alert_id, request)
 
     def _record(self, actor: Actor, alert_id: int, request: VerdictRequest) -> Reply:
@@ -303,14 +329,28 @@ class Desk:
         chosen = list(numbers) if request.claims is None else list(request.claims)
         missing = [n for n in chosen if n not in numbers]
         if missing:
-            raise UserError(f"Alert #{alert_id} has no claim {missing[0]} (claims "
-                            f"{numbers[0]}–{numbers[-1]}).")
-        self.store.record_verdicts(alert_id, chosen, request.verdict, platform=actor.platform,
-                                   user_id=actor.user_id, user_name=actor.name,
-                                   source_url=request.source_url, note=request.note)
+            raise UserError(
+                f"Alert #{alert_id} has no claim {missing[0]} (claims {numbers[0]}–{numbers[-1]})."
+            )
+        self.store.record_verdicts(
+            alert_id,
+            chosen,
+            request.verdict,
+            platform=actor.platform,
+            user_id=actor.user_id,
+            user_name=actor.name,
+            source_url=request.source_url,
+            note=request.note,
+        )
         self.outbox.push_updates(alert_id)
-        which = "all claims" if request.claims is None else (
-            "claim " + ", ".join(str(n) for n in chosen) if len(chosen) == 1
-            else "claims " + ", ".join(str(n) for n in chosen))
+        which = (
+            "all claims"
+            if request.claims is None
+            else (
+                "claim " + ", ".join(str(n) for n in chosen)
+                if len(chosen) == 1
+                else "claims " + ", ".join(str(n) for n in chosen)
+            )
+        )
         extra = f"; source {request.source_url}" if request.source_url else ""
         return Reply(f"Recorded: {which} → {request.verdict} (by {actor.name}){extra}.")

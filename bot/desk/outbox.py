@@ -80,34 +80,56 @@ class Outbox:
                     report.recovered += 1
                     return
             self.store.begin_delivery_attempt(
-                delivery.id, delivery.attempts + 1, self.clock() + timedelta(seconds=IN_FLIGHT_S))
+                delivery.id, delivery.attempts + 1, self.clock() + timedelta(seconds=IN_FLIGHT_S)
+            )
             ref = sink.post_alert(alert, channel)
         except DeliveryError as exc:
             self._fail(delivery, str(exc), exc, report)
             return
         except Exception as exc:  # a sink bug must not stop the other deliveries
-            log.exception("delivery %s of alert %s to %s crashed", delivery.id,
-                          delivery.alert_id, delivery.destination)
+            log.exception(
+                "delivery %s of alert %s to %s crashed",
+                delivery.id,
+                delivery.alert_id,
+                delivery.destination,
+            )
             self._fail(delivery, f"unexpected error: {exc!r}", None, report)
             return
         self.store.mark_delivered(delivery.id, ref)
         report.sent += 1
 
-    def _fail(self, delivery: Delivery, error: str, exc: DeliveryError | None,
-              report: OutboxReport) -> None:
+    def _fail(
+        self, delivery: Delivery, error: str, exc: DeliveryError | None, report: OutboxReport
+    ) -> None:
         attempts = delivery.attempts + 1
         permanent = bool(exc and exc.permanent) or attempts >= MAX_ATTEMPTS
         wait = backoff_s(attempts, exc.retry_after if exc else None)
-        self.store.mark_delivery_failed(delivery.id, error, attempt=attempts, permanent=permanent,
-                                        next_attempt_at=self.clock() + timedelta(seconds=wait))
+        self.store.mark_delivery_failed(
+            delivery.id,
+            error,
+            attempt=attempts,
+            permanent=permanent,
+            next_attempt_at=self.clock() + timedelta(seconds=wait),
+        )
         if permanent:
             report.failed += 1
-            log.error("giving up on alert %s to %s after %d attempts: %s", delivery.alert_id,
-                      delivery.destination, attempts, error)
+            log.error(
+                "giving up on alert %s to %s after %d attempts: %s",
+                delivery.alert_id,
+                delivery.destination,
+                attempts,
+                error,
+            )
         else:
             report.retrying += 1
-            log.warning("alert %s to %s failed (attempt %d), retrying in %.0fs: %s",
-                        delivery.alert_id, delivery.destination, attempts, wait, error)
+            log.warning(
+                "alert %s to %s failed (attempt %d), retrying in %.0fs: %s",
+                delivery.alert_id,
+                delivery.destination,
+                attempts,
+                wait,
+                error,
+            )
 
     def _deliver_notices(self) -> None:
         for notice in self.store.due_notices(self.clock()):
@@ -119,9 +141,13 @@ class Outbox:
                 sink.post_notice(channel if sink.platform == platform else "", notice.text)
             except DeliveryError as exc:
                 wait = backoff_s(notice.attempts + 1, exc.retry_after)
-                self.store.mark_notice(notice.id, sent=False, error=str(exc),
-                                       permanent=exc.permanent or notice.attempts + 1 >= MAX_ATTEMPTS,
-                                       next_attempt_at=self.clock() + timedelta(seconds=wait))
+                self.store.mark_notice(
+                    notice.id,
+                    sent=False,
+                    error=str(exc),
+                    permanent=exc.permanent or notice.attempts + 1 >= MAX_ATTEMPTS,
+                    next_attempt_at=self.clock() + timedelta(seconds=wait),
+                )
                 continue
             self.store.mark_notice(notice.id, sent=True)
 
@@ -147,11 +173,14 @@ class Outbox:
         try:
             sink.update_alert(alert, ref)
         except DeliveryError as exc:
-            log.warning("could not update alert %s at %s: %s", delivery.alert_id,
-                        delivery.destination, exc)
+            log.warning(
+                "could not update alert %s at %s: %s", delivery.alert_id, delivery.destination, exc
+            )
             return False
         except Exception:
-            log.exception("updating alert %s at %s crashed", delivery.alert_id, delivery.destination)
+            log.exception(
+                "updating alert %s at %s crashed", delivery.alert_id, delivery.destination
+            )
             return False
         self.store.mark_updated(delivery.id)
         return True

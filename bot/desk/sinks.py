@@ -45,6 +45,6 @@ class Sink(Protocol):
 
 
 def split_destination(destination: str) -> tuple[str, str]:
-    """"slack:C0123" → ("slack", "C0123"); "console" → ("console", "")."""
+    """ "slack:C0123" → ("slack", "C0123"); "console" → ("console", "")."""
     platform, _, channel = destination.partition(":")
     return platform, channel

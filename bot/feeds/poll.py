@@ -115,8 +115,9 @@ class Poller:
         report = CycleReport()
         async with GuardedFetcher(self.policy) as fetcher:
             while True:
-                feeds = self.store.claim_due_feeds(self.clock(), self.config.batch_size,
-                                                   self.config.lease_s)
+                feeds = self.store.claim_due_feeds(
+                    self.clock(), self.config.batch_size, self.config.lease_s
+                )
                 if not feeds:
                     break
                 report.results.extend(await self._poll_batch(fetcher, feeds))
@@ -135,18 +136,24 @@ class Poller:
 
     async def poll_feed(self, fetcher: GuardedFetcher, feed: FeedInfo) -> FeedResult:
         try:
-            fetched = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+            fetched = await fetcher.fetch(
+                feed.url, etag=feed.etag, last_modified=feed.last_modified
+            )
             if fetched.status == "error":
                 return self._failed(feed, fetched.error or "fetch failed")
             if fetched.status == "not_modified":
                 return self._succeeded(feed, fetched, "not_modified")
             parsed = await self._parse(fetched)
             if not parsed.entries:
-                return self._failed(feed, "the feed answered but has no items (a dead feed "
-                                          "often looks like this); check the URL in a browser")
+                return self._failed(
+                    feed,
+                    "the feed answered but has no items (a dead feed "
+                    "often looks like this); check the URL in a browser",
+                )
             limit = None if feed.primed else self.config.backfill
-            new_ids = self.store.store_entries(feed.id, decide_new(parsed.entries),
-                                               alertable_limit=limit)
+            new_ids = self.store.store_entries(
+                feed.id, decide_new(parsed.entries), alertable_limit=limit
+            )
             return self._succeeded(feed, fetched, "new" if new_ids else "unchanged", new_ids)
         except FeedParseError as exc:
             return self._failed(feed, str(exc))
@@ -161,14 +168,18 @@ class Poller:
         if self._executor is None:
             self._executor = ProcessPoolExecutor(max_workers=self.config.parse_workers)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, _parse_job, body, url,
-                                          dict(fetched.headers))
+        return await loop.run_in_executor(
+            self._executor, _parse_job, body, url, dict(fetched.headers)
+        )
 
-    def _succeeded(self, feed: FeedInfo, fetched: FetchResult, outcome: str,
-                   new_ids: Sequence[int] = ()) -> FeedResult:
+    def _succeeded(
+        self, feed: FeedInfo, fetched: FetchResult, outcome: str, new_ids: Sequence[int] = ()
+    ) -> FeedResult:
         now = self.clock()
         self.store.record_poll_success(
-            feed.id, now=now, next_poll_at=next_slot(feed.url, feed.interval_s, now),
+            feed.id,
+            now=now,
+            next_poll_at=next_slot(feed.url, feed.interval_s, now),
             etag=fetched.etag if fetched.status == "ok" else feed.etag,
             last_modified=fetched.last_modified if fetched.status == "ok" else feed.last_modified,
             primed=True if fetched.status == "ok" else feed.primed,
@@ -178,20 +189,28 @@ class Poller:
     def _failed(self, feed: FeedInfo, error: str) -> FeedResult:
         now = self.clock()
         count, disabled = self.store.record_poll_failure(
-            feed.id, now=now, error=error,
-            next_poll_at=backoff_until(feed.error_count + 1, feed.interval_s,
-                                       self.config.max_backoff_s, now),
+            feed.id,
+            now=now,
+            error=error,
+            next_poll_at=backoff_until(
+                feed.error_count + 1, feed.interval_s, self.config.max_backoff_s, now
+            ),
             disable_after=self.config.disable_after_failures,
         )
         log.warning("feed %s (%s) failed (%d in a row): %s", feed.id, feed.url, count, error)
         if not disabled:
             return FeedResult(feed.id, feed.url, "failed", error=error)
         for destination in self._notice_destinations(feed):
-            self.store.add_notice(destination, (
-                f"Feed disabled after {count} consecutive failures: {feed.name or feed.url} "
-                f"({feed.url}). Last error: {error}. Fix the URL or the site, then re-enable it "
-                f"with `watchdesk feeds enable {feed.url}`."), now=now)
+            self.store.add_notice(
+                destination,
+                (
+                    f"Feed disabled after {count} consecutive failures: {feed.name or feed.url} "
+                    f"({feed.url}). Last error: {error}. Fix the URL or the site, then re-enable it "
+                    f"with `watchdesk feeds enable {feed.url}`."
+                ),
+                now=now,
+            )
         return FeedResult(feed.id, feed.url, "disabled", error=error)
 
     def _notice_destinations(self, feed: FeedInfo) -> tuple[str, ...]:
-        return (self.config.notice_channels or feed.channels or self.config.default_channels)
+        return self.config.notice_channels or feed.channels or self.config.default_channels

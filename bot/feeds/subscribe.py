@@ -35,18 +35,23 @@ class FeedChecker:
         if looks_like_html(body, result.content_type):
             links = discover_feed_links(body, final_url)
             if links:
-                options = "\n".join(f"• {link}" + (f" ({title})" if title else "")
-                                    for link, title in links[:5])
+                options = "\n".join(
+                    f"• {link}" + (f" ({title})" if title else "") for link, title in links[:5]
+                )
                 raise UserError(f"{url} is a web page, not a feed. Did you mean:\n{options}")
-            raise UserError(f"{url} is a web page, not a feed, and it names no feed. Look for an "
-                            f"RSS or Atom link on the site.")
+            raise UserError(
+                f"{url} is a web page, not a feed, and it names no feed. Look for an "
+                f"RSS or Atom link on the site."
+            )
         try:
             parsed = parse_feed(body, url=final_url, headers=result.headers)
         except FeedParseError as exc:
             raise UserError(f"Could not add {url}: {exc}") from exc
         if not parsed.entries:
-            raise UserError(f"{url} is a feed but has no items right now; a dead feed often looks "
-                            f"like this. Check it in a browser, then add it again.")
+            raise UserError(
+                f"{url} is a feed but has no items right now; a dead feed often looks "
+                f"like this. Check it in a browser, then add it again."
+            )
         return CheckedFeed(url=result.url, title=parsed.title or None, entries=len(parsed.entries))
 
     def fetch_page(self, url: str) -> bytes:

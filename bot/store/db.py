@@ -26,7 +26,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in ("psycopg2", "psycopg2cffi"):
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in (
+        "psycopg2",
+        "psycopg2cffi",
+    ):
         raise ConfigError("use postgresql+psycopg:// (psycopg 3) in DATABASE_URL")
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 

@@ -111,20 +111,35 @@ class OpenClaim:
 
 def _feed_info(row: FeedRow) -> FeedInfo:
     return FeedInfo(
-        id=row.id, url=row.url, name=row.name, label=row.label, interval_s=row.interval_s,
-        state=row.state, channels=tuple(row.channels or ()), etag=row.etag,
-        last_modified=row.last_modified, next_poll_at=row.next_poll_at,
-        last_success_at=row.last_success_at, last_error=row.last_error,
-        last_error_at=row.last_error_at, error_count=row.error_count,
-        disabled_reason=row.disabled_reason, primed=row.primed,
+        id=row.id,
+        url=row.url,
+        name=row.name,
+        label=row.label,
+        interval_s=row.interval_s,
+        state=row.state,
+        channels=tuple(row.channels or ()),
+        etag=row.etag,
+        last_modified=row.last_modified,
+        next_poll_at=row.next_poll_at,
+        last_success_at=row.last_success_at,
+        last_error=row.last_error,
+        last_error_at=row.last_error_at,
+        error_count=row.error_count,
+        disabled_reason=row.disabled_reason,
+        primed=row.primed,
     )
 
 
 def _delivery(row: DeliveryRow) -> Delivery:
     return Delivery(
-        id=row.id, alert_id=row.alert_id, destination=row.destination,
-        idempotency_key=row.idempotency_key, attempts=row.attempts, state=row.state,
-        message_id=row.message_id, thread_id=row.thread_id,
+        id=row.id,
+        alert_id=row.alert_id,
+        destination=row.destination,
+        idempotency_key=row.idempotency_key,
+        attempts=row.attempts,
+        state=row.state,
+        message_id=row.message_id,
+        thread_id=row.thread_id,
     )
 
 
@@ -153,8 +168,15 @@ class Store:
     ) -> FeedInfo:
         """Add a feed, due at once so its first poll records what is there."""
         row = FeedRow(
-            url=url, name=name, label=label, interval_s=interval_s, channels=list(channels),
-            next_poll_at=now or utcnow(), added_by=added_by, state="active", error_count=0,
+            url=url,
+            name=name,
+            label=label,
+            interval_s=interval_s,
+            channels=list(channels),
+            next_poll_at=now or utcnow(),
+            added_by=added_by,
+            state="active",
+            error_count=0,
             primed=False,
         )
         try:
@@ -165,7 +187,9 @@ class Store:
         except IntegrityError as exc:
             raise UserError(f"{url} is already watched; `feeds list` shows its state") from exc
 
-    def seed_feeds(self, feeds: Sequence[tuple[str, str | None, str | None, int, Sequence[str]]]) -> int:
+    def seed_feeds(
+        self, feeds: Sequence[tuple[str, str | None, str | None, int, Sequence[str]]]
+    ) -> int:
         """Insert config feeds that the store has never seen (a feed a user removed stays removed
         only until the config lists it again: the config is the operator's word)."""
         added = 0
@@ -174,9 +198,20 @@ class Store:
             for url, name, label, interval_s, channels in feeds:
                 if url in known:
                     continue
-                s.add(FeedRow(url=url, name=name, label=label, interval_s=interval_s,
-                              channels=list(channels), next_poll_at=utcnow(), state="active",
-                              error_count=0, primed=False, added_by="config"))
+                s.add(
+                    FeedRow(
+                        url=url,
+                        name=name,
+                        label=label,
+                        interval_s=interval_s,
+                        channels=list(channels),
+                        next_poll_at=utcnow(),
+                        state="active",
+                        error_count=0,
+                        primed=False,
+                        added_by="config",
+                    )
+                )
                 known.add(url)
                 added += 1
         return added
@@ -202,8 +237,9 @@ class Store:
     def enable_feed(self, url: str, now: datetime) -> bool:
         with self._tx() as s:
             result = s.execute(
-                update(FeedRow).where(FeedRow.url == url).values(
-                    state="active", error_count=0, disabled_reason=None, next_poll_at=now)
+                update(FeedRow)
+                .where(FeedRow.url == url)
+                .values(state="active", error_count=0, disabled_reason=None, next_poll_at=now)
             )
             return result.rowcount > 0
 
@@ -237,20 +273,38 @@ class Store:
             return [_feed_info(r) for r in rows]
 
     def record_poll_success(
-        self, feed_id: int, *, now: datetime, next_poll_at: datetime,
-        etag: str | None, last_modified: str | None, primed: bool = True,
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        next_poll_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        primed: bool = True,
     ) -> None:
         with self._tx() as s:
             s.execute(
-                update(FeedRow).where(FeedRow.id == feed_id).values(
-                    etag=etag, last_modified=last_modified, last_polled_at=now,
-                    last_success_at=now, error_count=0, next_poll_at=next_poll_at,
-                    leased_until=None, primed=primed,
+                update(FeedRow)
+                .where(FeedRow.id == feed_id)
+                .values(
+                    etag=etag,
+                    last_modified=last_modified,
+                    last_polled_at=now,
+                    last_success_at=now,
+                    error_count=0,
+                    next_poll_at=next_poll_at,
+                    leased_until=None,
+                    primed=primed,
                 )
             )
 
     def record_poll_failure(
-        self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime,
+        self,
+        feed_id: int,
+        *,
+        now: datetime,
+        error: str,
+        next_poll_at: datetime,
         disable_after: int,
     ) -> tuple[int, bool]:
         """Count a failure; returns (consecutive failures, whether the feed is now disabled)."""
@@ -276,14 +330,18 @@ class Store:
         alert. ``alertable_limit`` None = all may alert; 0 = none (a feed's first poll)."""
         new_ids: list[int] = []
         with self._tx() as s:
-            seen = set(
-                s.scalars(
-                    select(FeedEntryRow.identity).where(
-                        FeedEntryRow.feed_id == feed_id,
-                        FeedEntryRow.identity.in_([e.identity for e in entries]),
+            seen = (
+                set(
+                    s.scalars(
+                        select(FeedEntryRow.identity).where(
+                            FeedEntryRow.feed_id == feed_id,
+                            FeedEntryRow.identity.in_([e.identity for e in entries]),
+                        )
                     )
                 )
-            ) if entries else set()
+                if entries
+                else set()
+            )
             for item in entries:
                 if item.identity in seen:
                     continue
@@ -301,9 +359,17 @@ class Store:
     def _new_article(s: Session, feed_id: int, item: NewEntry, alertable: bool) -> ArticleRow:
         e = item.entry
         row = ArticleRow(
-            key=item.key, feed_id=feed_id, title=e.title, link=e.link, summary=e.summary,
-            content=e.content, author=e.author, published=e.published, alertable=alertable,
-            analysed_at=None if alertable else utcnow(), matched=None,
+            key=item.key,
+            feed_id=feed_id,
+            title=e.title,
+            link=e.link,
+            summary=e.summary,
+            content=e.content,
+            author=e.author,
+            published=e.published,
+            alertable=alertable,
+            analysed_at=None if alertable else utcnow(),
+            matched=None,
         )
         s.add(row)
         s.flush()
@@ -318,7 +384,9 @@ class Store:
             r = s.get(ArticleRow, article_id)
             if r is None:
                 return None
-            return StoredArticle(r.id, r.feed_id, r.title, r.link, r.summary, r.content, r.published)
+            return StoredArticle(
+                r.id, r.feed_id, r.title, r.link, r.summary, r.content, r.published
+            )
 
     def articles_awaiting_analysis(self, limit: int = 200) -> list[int]:
         """Alertable articles stored but never analysed: a crash between storing and alerting
@@ -334,8 +402,11 @@ class Store:
 
     def mark_not_matched(self, article_id: int) -> None:
         with self._tx() as s:
-            s.execute(update(ArticleRow).where(ArticleRow.id == article_id)
-                      .values(analysed_at=utcnow(), matched=False))
+            s.execute(
+                update(ArticleRow)
+                .where(ArticleRow.id == article_id)
+                .values(analysed_at=utcnow(), matched=False)
+            )
 
     # ------------------------------------------------------------------ alerts and outbox
 
@@ -352,22 +423,41 @@ class Store:
             if article is None:
                 raise LookupError(f"article {article_id} does not exist")
             alert = AlertRow(
-                article_id=article_id, title=article.title or "(untitled)", url=article.link,
-                source=source, published=article.published,
-                entities=[{"name": m.name, "why": m.hits[0].sentence if m.hits else ""}
-                          for m in analysis.entities],
+                article_id=article_id,
+                title=article.title or "(untitled)",
+                url=article.link,
+                source=source,
+                published=article.published,
+                entities=[
+                    {"name": m.name, "why": m.hits[0].sentence if m.hits else ""}
+                    for m in analysis.entities
+                ],
                 summary=list(analysis.summary),
             )
             s.add(alert)
             s.flush()
             for claim in analysis.claims:
-                s.add(AlertClaimRow(alert_id=alert.id, n=claim.n, text=claim.text,
-                                    score=claim.score, kinds=[str(k) for k in claim.kinds]))
+                s.add(
+                    AlertClaimRow(
+                        alert_id=alert.id,
+                        n=claim.n,
+                        text=claim.text,
+                        score=claim.score,
+                        kinds=[str(k) for k in claim.kinds],
+                    )
+                )
             for destination in dict.fromkeys(destinations):
-                s.add(DeliveryRow(alert_id=alert.id, destination=destination,
-                                  idempotency_key=f"alert-{alert.id}@{destination}",
-                                  state="pending", attempts=0, next_attempt_at=utcnow(),
-                                  needs_update=False))
+                s.add(
+                    DeliveryRow(
+                        alert_id=alert.id,
+                        destination=destination,
+                        idempotency_key=f"alert-{alert.id}@{destination}",
+                        state="pending",
+                        attempts=0,
+                        next_attempt_at=utcnow(),
+                        needs_update=False,
+                    )
+                )
             article.analysed_at, article.matched = utcnow(), True
             return alert.id
 
@@ -376,11 +466,17 @@ class Store:
             alert = s.get(AlertRow, alert_id)
             if alert is None:
                 return None
-            claims = s.scalars(select(AlertClaimRow).where(AlertClaimRow.alert_id == alert_id)
-                               .order_by(AlertClaimRow.n))
+            claims = s.scalars(
+                select(AlertClaimRow)
+                .where(AlertClaimRow.alert_id == alert_id)
+                .order_by(AlertClaimRow.n)
+            )
             latest = self._latest_verdicts(s, alert_id)
             return AlertView(
-                alert_id=alert.id, title=alert.title, url=alert.url, source=alert.source,
+                alert_id=alert.id,
+                title=alert.title,
+                url=alert.url,
+                source=alert.source,
                 published=alert.published,
                 entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
                 summary=tuple(alert.summary),
@@ -389,8 +485,11 @@ class Store:
 
     @staticmethod
     def _latest_verdicts(s: Session, alert_id: int) -> dict[int, VerdictRow]:
-        rows = s.scalars(select(VerdictRow).where(VerdictRow.alert_id == alert_id)
-                         .order_by(VerdictRow.created_at, VerdictRow.id))
+        rows = s.scalars(
+            select(VerdictRow)
+            .where(VerdictRow.alert_id == alert_id)
+            .order_by(VerdictRow.created_at, VerdictRow.id)
+        )
         return {row.claim_n: row for row in rows}
 
     @staticmethod
@@ -398,8 +497,14 @@ class Store:
         if verdict is None:
             return ClaimView(claim.n, claim.text, tuple(claim.kinds))
         return ClaimView(
-            claim.n, claim.text, tuple(claim.kinds), Verdict(verdict.verdict),
-            verdict.user_name, verdict.created_at, verdict.source_url, verdict.note,
+            claim.n,
+            claim.text,
+            tuple(claim.kinds),
+            Verdict(verdict.verdict),
+            verdict.user_name,
+            verdict.created_at,
+            verdict.source_url,
+            verdict.note,
         )
 
     def due_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
@@ -418,116 +523,205 @@ class Store:
         knows to look for an already-posted message first. ``retry_at`` keeps other workers
         off the row while this one is sending."""
         with self._tx() as s:
-            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
-                attempts=attempt, next_attempt_at=retry_at))
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id)
+                .values(attempts=attempt, next_attempt_at=retry_at)
+            )
 
     def mark_delivered(self, delivery_id: int, ref: MessageRef) -> None:
         with self._tx() as s:
-            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
-                state="sent", message_id=ref.message_id, thread_id=ref.thread_id,
-                sent_at=utcnow(), last_error=None))
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id)
+                .values(
+                    state="sent",
+                    message_id=ref.message_id,
+                    thread_id=ref.thread_id,
+                    sent_at=utcnow(),
+                    last_error=None,
+                )
+            )
 
     def mark_delivery_failed(
-        self, delivery_id: int, error: str, *, attempt: int, next_attempt_at: datetime,
+        self,
+        delivery_id: int,
+        error: str,
+        *,
+        attempt: int,
+        next_attempt_at: datetime,
         permanent: bool,
     ) -> None:
         with self._tx() as s:
-            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(
-                state="failed" if permanent else "pending", last_error=error,
-                next_attempt_at=next_attempt_at, attempts=attempt))
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id)
+                .values(
+                    state="failed" if permanent else "pending",
+                    last_error=error,
+                    next_attempt_at=next_attempt_at,
+                    attempts=attempt,
+                )
+            )
 
     def deliveries_for_alert(self, alert_id: int) -> list[Delivery]:
         with self._tx() as s:
-            rows = s.scalars(select(DeliveryRow).where(DeliveryRow.alert_id == alert_id)
-                             .order_by(DeliveryRow.id))
+            rows = s.scalars(
+                select(DeliveryRow).where(DeliveryRow.alert_id == alert_id).order_by(DeliveryRow.id)
+            )
             return [_delivery(r) for r in rows]
 
     def deliveries_needing_update(self, limit: int = 100) -> list[Delivery]:
         with self._tx() as s:
-            rows = s.scalars(select(DeliveryRow).where(
-                DeliveryRow.needs_update.is_(True), DeliveryRow.state == "sent")
-                .order_by(DeliveryRow.id).limit(limit))
+            rows = s.scalars(
+                select(DeliveryRow)
+                .where(DeliveryRow.needs_update.is_(True), DeliveryRow.state == "sent")
+                .order_by(DeliveryRow.id)
+                .limit(limit)
+            )
             return [_delivery(r) for r in rows]
 
     def mark_updated(self, delivery_id: int) -> None:
         with self._tx() as s:
-            s.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id)
-                      .values(needs_update=False))
+            s.execute(
+                update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(needs_update=False)
+            )
 
     def alert_for_message(self, destination: str, message_id: str) -> int | None:
         """The alert whose posted message (or its thread) has this id at this destination."""
         with self._tx() as s:
-            return s.scalar(select(DeliveryRow.alert_id).where(
-                DeliveryRow.destination == destination,
-                or_(DeliveryRow.message_id == message_id, DeliveryRow.thread_id == message_id),
-            ).limit(1))
+            return s.scalar(
+                select(DeliveryRow.alert_id)
+                .where(
+                    DeliveryRow.destination == destination,
+                    or_(DeliveryRow.message_id == message_id, DeliveryRow.thread_id == message_id),
+                )
+                .limit(1)
+            )
 
     def claim_numbers(self, alert_id: int) -> list[int]:
         with self._tx() as s:
-            return list(s.scalars(select(AlertClaimRow.n).where(AlertClaimRow.alert_id == alert_id)
-                                  .order_by(AlertClaimRow.n)))
+            return list(
+                s.scalars(
+                    select(AlertClaimRow.n)
+                    .where(AlertClaimRow.alert_id == alert_id)
+                    .order_by(AlertClaimRow.n)
+                )
+            )
 
     def record_verdicts(
-        self, alert_id: int, claims: Sequence[int], verdict: Verdict, *, platform: str,
-        user_id: str, user_name: str, source_url: str | None, note: str | None,
+        self,
+        alert_id: int,
+        claims: Sequence[int],
+        verdict: Verdict,
+        *,
+        platform: str,
+        user_id: str,
+        user_name: str,
+        source_url: str | None,
+        note: str | None,
     ) -> None:
         """Append verdicts (history is kept; the latest wins) and flag every posted copy of the
         alert for re-rendering."""
         now = utcnow()
         with self._tx() as s:
             for n in claims:
-                s.add(VerdictRow(alert_id=alert_id, claim_n=n, verdict=str(verdict),
-                                 platform=platform, user_id=user_id, user_name=user_name,
-                                 source_url=source_url, note=note, created_at=now))
-            s.execute(update(DeliveryRow).where(DeliveryRow.alert_id == alert_id)
-                      .values(needs_update=True))
+                s.add(
+                    VerdictRow(
+                        alert_id=alert_id,
+                        claim_n=n,
+                        verdict=str(verdict),
+                        platform=platform,
+                        user_id=user_id,
+                        user_name=user_name,
+                        source_url=source_url,
+                        note=note,
+                        created_at=now,
+                    )
+                )
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.alert_id == alert_id)
+                .values(needs_update=True)
+            )
 
     def verdict_history(self, alert_id: int) -> list[tuple[int, str, str, datetime]]:
         with self._tx() as s:
-            rows = s.scalars(select(VerdictRow).where(VerdictRow.alert_id == alert_id)
-                             .order_by(VerdictRow.created_at, VerdictRow.id))
+            rows = s.scalars(
+                select(VerdictRow)
+                .where(VerdictRow.alert_id == alert_id)
+                .order_by(VerdictRow.created_at, VerdictRow.id)
+            )
             return [(r.claim_n, r.verdict, r.user_name, r.created_at) for r in rows]
 
     def open_claims(self, limit: int = 20) -> list[OpenClaim]:
         """Unchecked claims (no verdict, or latest verdict 'unchecked'), oldest alert first."""
         with self._tx() as s:
             latest = (
-                select(VerdictRow.alert_id, VerdictRow.claim_n, func.max(VerdictRow.id).label("vid"))
-                .group_by(VerdictRow.alert_id, VerdictRow.claim_n).subquery()
+                select(
+                    VerdictRow.alert_id, VerdictRow.claim_n, func.max(VerdictRow.id).label("vid")
+                )
+                .group_by(VerdictRow.alert_id, VerdictRow.claim_n)
+                .subquery()
             )
             query = (
                 select(AlertRow, AlertClaimRow, VerdictRow.verdict)
                 .join(AlertClaimRow, AlertClaimRow.alert_id == AlertRow.id)
-                .outerjoin(latest, and_(latest.c.alert_id == AlertRow.id,
-                                        latest.c.claim_n == AlertClaimRow.n))
+                .outerjoin(
+                    latest,
+                    and_(latest.c.alert_id == AlertRow.id, latest.c.claim_n == AlertClaimRow.n),
+                )
                 .outerjoin(VerdictRow, VerdictRow.id == latest.c.vid)
                 .where(or_(VerdictRow.verdict.is_(None), VerdictRow.verdict == "unchecked"))
                 .order_by(AlertRow.created_at, AlertRow.id, AlertClaimRow.n)
                 .limit(limit)
             )
-            return [OpenClaim(a.id, a.title, a.url, a.created_at, c.n, c.text)
-                    for a, c, _ in s.execute(query)]
+            return [
+                OpenClaim(a.id, a.title, a.url, a.created_at, c.n, c.text)
+                for a, c, _ in s.execute(query)
+            ]
 
     # ------------------------------------------------------------------ notices
 
     def add_notice(self, destination: str, text: str, now: datetime | None = None) -> None:
         with self._tx() as s:
-            s.add(NoticeRow(destination=destination, text=text, state="pending", attempts=0,
-                            next_attempt_at=now or utcnow()))
+            s.add(
+                NoticeRow(
+                    destination=destination,
+                    text=text,
+                    state="pending",
+                    attempts=0,
+                    next_attempt_at=now or utcnow(),
+                )
+            )
 
     def due_notices(self, now: datetime, limit: int = 50) -> list[Notice]:
         with self._tx() as s:
-            rows = s.scalars(select(NoticeRow).where(NoticeRow.state == "pending",
-                                                     NoticeRow.next_attempt_at <= now)
-                             .order_by(NoticeRow.id).limit(limit).with_for_update(skip_locked=True))
+            rows = s.scalars(
+                select(NoticeRow)
+                .where(NoticeRow.state == "pending", NoticeRow.next_attempt_at <= now)
+                .order_by(NoticeRow.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            )
             return [Notice(r.id, r.destination, r.text, r.attempts) for r in rows]
 
-    def mark_notice(self, notice_id: int, *, sent: bool, error: str | None = None,
-                    next_attempt_at: datetime | None = None, permanent: bool = False) -> None:
+    def mark_notice(
+        self,
+        notice_id: int,
+        *,
+        sent: bool,
+        error: str | None = None,
+        next_attempt_at: datetime | None = None,
+        permanent: bool = False,
+    ) -> None:
         with self._tx() as s:
             state = "sent" if sent else ("failed" if permanent else "pending")
-            values: dict[str, object] = {"state": state, "last_error": error,
-                                         "attempts": NoticeRow.attempts + 1}
+            values: dict[str, object] = {
+                "state": state,
+                "last_error": error,
+                "attempts": NoticeRow.attempts + 1,
+            }
             if next_attempt_at is not None:
                 values["next_attempt_at"] = next_attempt_at
             s.execute(update(NoticeRow).where(NoticeRow.id == notice_id).values(**values))
@@ -542,29 +736,48 @@ class Store:
             for e in entities:
                 if e.name.casefold() in known:
                     continue
-                s.add(WatchEntityRow(name=e.name, aliases=list(e.aliases),
-                                     exclusions=list(e.exclusions), channels=list(e.channels),
-                                     origin="config", added_by="config"))
+                s.add(
+                    WatchEntityRow(
+                        name=e.name,
+                        aliases=list(e.aliases),
+                        exclusions=list(e.exclusions),
+                        channels=list(e.channels),
+                        origin="config",
+                        added_by="config",
+                    )
+                )
                 added += 1
         return added
 
     def active_entities(self) -> list[Entity]:
         with self._tx() as s:
-            rows = s.scalars(select(WatchEntityRow).where(WatchEntityRow.removed_at.is_(None))
-                             .order_by(WatchEntityRow.id))
-            return [Entity(r.name, tuple(r.aliases), tuple(r.exclusions), tuple(r.channels))
-                    for r in rows]
+            rows = s.scalars(
+                select(WatchEntityRow)
+                .where(WatchEntityRow.removed_at.is_(None))
+                .order_by(WatchEntityRow.id)
+            )
+            return [
+                Entity(r.name, tuple(r.aliases), tuple(r.exclusions), tuple(r.channels))
+                for r in rows
+            ]
 
     def upsert_entity(self, entity: Entity, added_by: str) -> bool:
         """Add or re-activate a watched entity (merging aliases); True when it was new."""
         with self._tx() as s:
-            row = s.scalar(select(WatchEntityRow).where(
-                func.lower(WatchEntityRow.name) == entity.name.lower()))
+            row = s.scalar(
+                select(WatchEntityRow).where(func.lower(WatchEntityRow.name) == entity.name.lower())
+            )
             if row is None:
-                s.add(WatchEntityRow(name=entity.name, aliases=list(entity.aliases),
-                                     exclusions=list(entity.exclusions),
-                                     channels=list(entity.channels), origin="chat",
-                                     added_by=added_by))
+                s.add(
+                    WatchEntityRow(
+                        name=entity.name,
+                        aliases=list(entity.aliases),
+                        exclusions=list(entity.exclusions),
+                        channels=list(entity.channels),
+                        origin="chat",
+                        added_by=added_by,
+                    )
+                )
                 return True
             was_removed = row.removed_at is not None
             row.aliases = list(dict.fromkeys([*(row.aliases or []), *entity.aliases]))

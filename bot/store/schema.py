@@ -105,12 +105,16 @@ class FeedEntryRow(Base):
     """Which entries each feed has shown us: the per-feed seen set that dedupe relies on."""
 
     __tablename__ = "feed_entries"
-    __table_args__ = (UniqueConstraint("feed_id", "identity", name="uq_feed_entries_feed_identity"),)
+    __table_args__ = (
+        UniqueConstraint("feed_id", "identity", name="uq_feed_entries_feed_identity"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
     identity: Mapped[str] = mapped_column(String(2100))
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -132,7 +136,9 @@ class AlertRow(Base):
     __tablename__ = "alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), unique=True
+    )
     title: Mapped[str] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(String(2000))
     source: Mapped[str] = mapped_column(String(300))

@@ -53,8 +53,11 @@ class ProcessDied(BaseException):
 def posted(journal: Path) -> list[int]:
     if not journal.exists():
         return []
-    return [json.loads(line)["alert_id"] for line in journal.read_text().splitlines()
-            if json.loads(line)["event"] == "alert"]
+    return [
+        json.loads(line)["alert_id"]
+        for line in journal.read_text().splitlines()
+        if json.loads(line)["event"] == "alert"
+    ]
 
 
 def test_delivers_each_alert_once_per_destination(store: Store, tmp_path: Path) -> None:
@@ -67,12 +70,15 @@ def test_delivers_each_alert_once_per_destination(store: Store, tmp_path: Path) 
     assert posted(journal) == [first, second]
 
 
-def test_rate_limit_retry_after_is_honoured_without_duplicates(store: Store, tmp_path: Path) -> None:
+def test_rate_limit_retry_after_is_honoured_without_duplicates(
+    store: Store, tmp_path: Path
+) -> None:
     journal = tmp_path / "journal.jsonl"
     alert_id = stored_alert(store)
     clock = Clock()
-    sink = FlakyPlatform(journal, [DeliveryError("429 rate limited", retry_after=30),
-                                   DeliveryError("HTTP 500")])
+    sink = FlakyPlatform(
+        journal, [DeliveryError("429 rate limited", retry_after=30), DeliveryError("HTTP 500")]
+    )
     outbox = Outbox(store, {"console": sink}, clock=clock)
     assert outbox.deliver_due().retrying == 1
     clock.advance(29)
@@ -120,11 +126,15 @@ def test_crash_before_post_redelivers_on_restart(store: Store, tmp_path: Path) -
     with pytest.raises(ProcessDied):
         dying.deliver_due()
     clock.advance(600)
-    report = Outbox(store, {"console": ConsoleSink(io.StringIO(), journal)}, clock=clock).deliver_due()
+    report = Outbox(
+        store, {"console": ConsoleSink(io.StringIO(), journal)}, clock=clock
+    ).deliver_due()
     assert report.sent == 1 and posted(journal) == [alert_id]
 
 
-def test_unconnected_platform_waits_instead_of_losing_the_alert(store: Store, tmp_path: Path) -> None:
+def test_unconnected_platform_waits_instead_of_losing_the_alert(
+    store: Store, tmp_path: Path
+) -> None:
     alert_id = stored_alert(store, destinations=("slack:C0123",))
     clock = Clock()
     outbox = Outbox(store, {"console": ConsoleSink(io.StringIO())}, clock=clock)
@@ -139,8 +149,16 @@ def test_verdicts_push_an_update_to_every_posted_copy(store: Store, tmp_path: Pa
     out = io.StringIO()
     outbox = Outbox(store, {"console": ConsoleSink(out, journal)})
     outbox.deliver_due()
-    store.record_verdicts(alert_id, [1], Verdict.FALSE, platform="slack", user_id="U1",
-                          user_name="Ann", source_url="https://src.example/r", note=None)
+    store.record_verdicts(
+        alert_id,
+        [1],
+        Verdict.FALSE,
+        platform="slack",
+        user_id="U1",
+        user_name="Ann",
+        source_url="https://src.example/r",
+        note=None,
+    )
     assert outbox.push_updates(alert_id) == 1
     assert "[FALSE]" in out.getvalue() and "Ann" in out.getvalue()
     assert outbox.push_updates(alert_id) == 0

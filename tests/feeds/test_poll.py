@@ -27,8 +27,10 @@ def rss(items: list[tuple[str, str, str]], *, guid: bool = True) -> bytes:
         f"<pubDate>{format_datetime(T0)}</pubDate></item>"
         for ident, title, link in items
     )
-    return (f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test feed</title>'
-            f"<link>https://news.example/</link>{body}</channel></rss>").encode()
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>Test feed</title>'
+        f"<link>https://news.example/</link>{body}</channel></rss>"
+    ).encode()
 
 
 class Clock:
@@ -54,7 +56,8 @@ def make_poller(store: Store, clock: Clock, **config: object) -> Poller:
 
 
 def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(
-        store: Store, server: LoopbackServer) -> None:
+    store: Store, server: LoopbackServer
+) -> None:
     items = [(f"id-{i}", f"Story {i}", f"https://news.example/{i}") for i in range(3)]
     url = server.add("/feed.xml", rss(items), headers=[("Content-Type", RSS)])
     clock = Clock()
@@ -62,8 +65,11 @@ def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(
     first = make_poller(store, clock).poll_due()
     assert [r.outcome for r in first.results] == ["unchanged"] and first.new_articles == []
 
-    server.add("/feed.xml", rss([*items, ("id-3", "Story 3", "https://news.example/3")]),
-               headers=[("Content-Type", RSS)])
+    server.add(
+        "/feed.xml",
+        rss([*items, ("id-3", "Story 3", "https://news.example/3")]),
+        headers=[("Content-Type", RSS)],
+    )
     clock.after(601)
     second = make_poller(store, clock).poll_due()
     assert len(second.new_articles) == 1
@@ -73,17 +79,27 @@ def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(
     assert third.new_articles == [] and [r.outcome for r in third.results] == ["unchanged"]
 
 
-def test_backfill_setting_allows_n_alerts_from_first_poll(store: Store, server: LoopbackServer) -> None:
+def test_backfill_setting_allows_n_alerts_from_first_poll(
+    store: Store, server: LoopbackServer
+) -> None:
     items = [(f"id-{i}", f"Story {i}", f"https://news.example/{i}") for i in range(5)]
-    store.add_feed(server.add("/f", rss(items), headers=[("Content-Type", RSS)]), interval_s=600, now=T0)
+    store.add_feed(
+        server.add("/f", rss(items), headers=[("Content-Type", RSS)]), interval_s=600, now=T0
+    )
     report = make_poller(store, Clock(), backfill=2).poll_due()
     assert len(report.new_articles) == 2
 
 
 def test_conditional_get_304_skips_parsing(store: Store, server: LoopbackServer) -> None:
-    url = server.add("/feed.xml", rss([("a", "A", "https://news.example/a")]),
-                     headers=[("Content-Type", RSS), ("ETag", '"v1"'),
-                              ("Last-Modified", "Fri, 01 May 2026 07:00:00 GMT")])
+    url = server.add(
+        "/feed.xml",
+        rss([("a", "A", "https://news.example/a")]),
+        headers=[
+            ("Content-Type", RSS),
+            ("ETag", '"v1"'),
+            ("Last-Modified", "Fri, 01 May 2026 07:00:00 GMT"),
+        ],
+    )
     clock = Clock()
     store.add_feed(url, interval_s=600, now=T0)
     make_poller(store, clock).poll_due()
@@ -95,7 +111,9 @@ def test_conditional_get_304_skips_parsing(store: Store, server: LoopbackServer)
     assert last.headers.get("if-modified-since") == "Fri, 01 May 2026 07:00:00 GMT"
 
 
-def test_same_article_through_two_feeds_is_one_article(store: Store, server: LoopbackServer) -> None:
+def test_same_article_through_two_feeds_is_one_article(
+    store: Store, server: LoopbackServer
+) -> None:
     base = [("x", "Old", "https://news.example/old")]
     a = server.add("/a", rss(base), headers=[("Content-Type", RSS)])
     b = server.add("/b", rss(base, guid=False), headers=[("Content-Type", RSS)])
@@ -105,19 +123,24 @@ def test_same_article_through_two_feeds_is_one_article(store: Store, server: Loo
     make_poller(store, clock).poll_due()
     story = ("a-guid-1", "Big story", "https://news.example/big?utm_source=rss#top")
     server.add("/a", rss([*base, story]), headers=[("Content-Type", RSS)])
-    server.add("/b", rss([*base, ("b-guid-9", "Big story", "https://NEWS.example/big")], guid=False),
-               headers=[("Content-Type", RSS)])
+    server.add(
+        "/b",
+        rss([*base, ("b-guid-9", "Big story", "https://NEWS.example/big")], guid=False),
+        headers=[("Content-Type", RSS)],
+    )
     clock.after(601)
     report = make_poller(store, clock).poll_due()
     assert len(report.new_articles) == 1
 
 
 def test_one_bad_feed_never_stops_the_cycle(store: Store, server: LoopbackServer) -> None:
-    good = server.add("/good", rss([("g", "Good", "https://news.example/g")]),
-                      headers=[("Content-Type", RSS)])
+    good = server.add(
+        "/good", rss([("g", "Good", "https://news.example/g")]), headers=[("Content-Type", RSS)]
+    )
     missing = server.url("/missing")
-    html = server.add("/page", b"<html><body>Not a feed</body></html>",
-                      headers=[("Content-Type", "text/html")])
+    html = server.add(
+        "/page", b"<html><body>Not a feed</body></html>", headers=[("Content-Type", "text/html")]
+    )
     empty = server.add("/empty", rss([]), headers=[("Content-Type", RSS)])
     junk = server.add("/junk", raw=b"NOT HTTP AT ALL\r\n\r\n")
     for url in (good, missing, html, empty, junk):
@@ -135,7 +158,8 @@ def test_one_bad_feed_never_stops_the_cycle(store: Store, server: LoopbackServer
 
 
 def test_failing_feed_backs_off_exponentially_then_is_disabled_with_a_notice(
-        store: Store, server: LoopbackServer) -> None:
+    store: Store, server: LoopbackServer
+) -> None:
     url = server.url("/gone")
     store.add_feed(url, interval_s=600, now=T0)
     clock = Clock()

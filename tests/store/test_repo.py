@@ -19,11 +19,13 @@ def test_entries_are_stored_once_per_feed_and_articles_once_across_feeds(store: 
     a = store.add_feed("https://a.example/feed", interval_s=600, now=NOW)
     b = store.add_feed("https://b.example/feed", interval_s=600, now=NOW)
     shared = NewEntry("guid:x1", "link:https://news.example/x", entry(1))
-    first = store.store_entries(a.id, [shared, NewEntry("guid:x2", "link:y", entry(2))],
-                                alertable_limit=None)
+    first = store.store_entries(
+        a.id, [shared, NewEntry("guid:x2", "link:y", entry(2))], alertable_limit=None
+    )
     again = store.store_entries(a.id, [shared], alertable_limit=None)
-    other_feed = store.store_entries(b.id, [NewEntry("guid:other", shared.key, entry(1))],
-                                     alertable_limit=None)
+    other_feed = store.store_entries(
+        b.id, [NewEntry("guid:other", shared.key, entry(1))], alertable_limit=None
+    )
     assert len(first) == 2
     assert again == [] and other_feed == []
     assert store.count_feed_entries(b.id) == 1
@@ -80,12 +82,18 @@ def test_failures_back_off_then_disable(store: Store) -> None:
     feed = store.add_feed("https://dead.example/", interval_s=600, now=NOW)
     for attempt in range(1, 4):
         count, disabled = store.record_poll_failure(
-            feed.id, now=NOW, error="HTTP 500", next_poll_at=NOW + timedelta(hours=attempt),
-            disable_after=3)
+            feed.id,
+            now=NOW,
+            error="HTTP 500",
+            next_poll_at=NOW + timedelta(hours=attempt),
+            disable_after=3,
+        )
         assert count == attempt
     assert disabled
     info = store.get_feed(feed.url)
-    assert info is not None and info.state == "disabled" and "HTTP 500" in (info.disabled_reason or "")
+    assert (
+        info is not None and info.state == "disabled" and "HTTP 500" in (info.disabled_reason or "")
+    )
     assert store.claim_due_feeds(NOW + timedelta(days=1), limit=10, lease_s=60) == []
     assert store.enable_feed(feed.url, NOW)
     assert [f.url for f in store.claim_due_feeds(NOW, limit=10, lease_s=60)] == [feed.url]
@@ -97,14 +105,34 @@ def test_verdict_history_kept_latest_wins_and_flags_update(store: Store) -> None
     from bot.models import MessageRef
 
     store.mark_delivered(delivery.id, MessageRef("console", "m1"))
-    store.record_verdicts(alert_id, [2], Verdict.FALSE, platform="slack", user_id="U1",
-                          user_name="Ann", source_url="https://src.example", note=None)
-    store.record_verdicts(alert_id, [2], Verdict.MISLEADING, platform="slack", user_id="U2",
-                          user_name="Bo", source_url=None, note="numbers from 2021")
+    store.record_verdicts(
+        alert_id,
+        [2],
+        Verdict.FALSE,
+        platform="slack",
+        user_id="U1",
+        user_name="Ann",
+        source_url="https://src.example",
+        note=None,
+    )
+    store.record_verdicts(
+        alert_id,
+        [2],
+        Verdict.MISLEADING,
+        platform="slack",
+        user_id="U2",
+        user_name="Bo",
+        source_url=None,
+        note="numbers from 2021",
+    )
     view = store.alert_view(alert_id)
     assert view is not None
     claim = view.claims[1]
-    assert (claim.verdict, claim.checked_by, claim.note) == (Verdict.MISLEADING, "Bo", "numbers from 2021")
+    assert (claim.verdict, claim.checked_by, claim.note) == (
+        Verdict.MISLEADING,
+        "Bo",
+        "numbers from 2021",
+    )
     assert [v[1] for v in store.verdict_history(alert_id)] == ["false", "misleading"]
     assert [d.id for d in store.deliveries_needing_update()] == [delivery.id]
     assert store.alert_for_message("console", "m1") == alert_id
@@ -113,8 +141,16 @@ def test_verdict_history_kept_latest_wins_and_flags_update(store: Store) -> None
 def test_open_claims_oldest_first_without_checked_ones(store: Store) -> None:
     first = stored_alert(store, 1, claims=2)
     second = stored_alert(store, 2, claims=1)
-    store.record_verdicts(first, [1], Verdict.TRUE, platform="slack", user_id="U1",
-                          user_name="Ann", source_url=None, note=None)
+    store.record_verdicts(
+        first,
+        [1],
+        Verdict.TRUE,
+        platform="slack",
+        user_id="U1",
+        user_name="Ann",
+        source_url=None,
+        note=None,
+    )
     assert [(c.alert_id, c.n) for c in store.open_claims()] == [(first, 2), (second, 1)]
 
 
