@@ -162,7 +162,9 @@ class Poller:
             return self._failed(feed, f"unexpected error: {exc!r}")
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
-        body, url = fetched.body or b"", fetched.final_url or fetched.url
+        # The subscribed URL, not the redirect target: feedparser resolves relative guids against
+        # it, and a moved redirect target must not give old entries new identities.
+        body, url = fetched.body or b"", fetched.url
         if self.config.parse_workers <= 0:
             return parse_feed(body, url=url, headers=fetched.headers)
         if self._executor is None:
