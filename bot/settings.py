@@ -52,9 +52,7 @@ class FetchSettings:
     max_bytes: int = 5 * 1024 * 1024
     max_redirects: int = 5
     per_host_limit: int = 2
-    user_agent: str = (
-        "Watchdesk/0.1 (newsroom feed monitor; +https://github.com/watchdesk/watchdesk)"
-    )
+    user_agent: str = "Watchdesk/0.1 (newsroom feed monitor)"
     allow_private_hosts: tuple[str, ...] = ()
 
 
