@@ -43,6 +43,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+QUIET_LIBRARIES = ("httpx", "httpcore", "alembic", "pymorphy3", "apscheduler.executors.default")
+
+
+def configure_logging(args: argparse.Namespace) -> None:
+    """Our own INFO lines for the worker; libraries only speak up for warnings."""
+    level = logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO)
+    logging.basicConfig(
+        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not args.verbose:
+        for name in QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="watchdesk", description=__doc__)
     parser.add_argument(
@@ -56,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=cmd_run)
 
     demo = sub.add_parser("demo", help="a self-contained demo on loopback feeds, no tokens needed")
-    demo.set_defaults(handler=cmd_demo)
+    demo.set_defaults(handler=cmd_demo, log_level=logging.WARNING)
 
     check = sub.add_parser("check", help="analyse text/HTML files against the watchlist")
     check.add_argument("paths", nargs="*", type=Path)
@@ -187,7 +201,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return run_demo(sys.stdout)
+    return run_demo(sys.stdout, args.config)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
