@@ -57,3 +57,29 @@ def stored_alert(
         analysis=analysis(claims=claims),
         destinations=destinations,
     )
+
+
+def settings_for_test(database_url: str, extra_toml: str = "", env: dict[str, str] | None = None):  # noqa: ANN201
+    """Settings for a test: the desk's real default watchlist, loopback feeds allowed, no chat."""
+    import tomllib
+
+    from bot.settings import DEFAULT_CONFIG, settings_from_mapping
+
+    raw = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    raw.pop("feeds", None)
+    raw["database_url"] = database_url
+    raw["fetch"] = {**raw.get("fetch", {}), "allow_private_hosts": ["127.0.0.1"], "timeout": "5s"}
+    extra = tomllib.loads(extra_toml)
+    for key, value in extra.items():
+        raw[key] = {**raw[key], **value} if isinstance(value, dict) and key in raw else value
+    return settings_from_mapping(raw, env or {}, "test config")
+
+
+def build_app(database_url: str, sinks: dict | None = None, extra_toml: str = "", **kw: object):  # noqa: ANN201
+    import io
+
+    from bot.app import Watchdesk
+    from bot.chat.console import ConsoleSink
+
+    settings = settings_for_test(database_url, extra_toml)
+    return Watchdesk.build(settings, sinks or {"console": ConsoleSink(io.StringIO())}, **kw)

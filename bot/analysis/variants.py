@@ -128,7 +128,12 @@ def is_common_word(alias: str) -> bool:
     parses = _morph().parse(core.lower())
     best = parses[0].score
     likely = [parse for parse in parses if parse.score >= best * 0.5]
-    return all(p.tag.POS == "NOUN" and not _PROPER_TAGS & p.tag.grammemes for p in likely)
+    # A name typed by a user is in the nominative: only a word that IS a common noun's dictionary
+    # form counts ("Запад"), not a surname that happens to inflect a rare noun ("Хренин").
+    return all(
+        p.tag.POS == "NOUN" and not _PROPER_TAGS & p.tag.grammemes and p.normal_form == core.lower()
+        for p in likely
+    )
 
 
 # --------------------------------------------------------------------------- Belarusian
