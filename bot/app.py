@@ -7,8 +7,9 @@ and `watchdesk demo` build it from the config file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.analysis.pipeline import Analyser
 from bot.desk.alerts import AlertMaker, Routing
@@ -21,6 +22,9 @@ from bot.feeds.subscribe import FeedChecker
 from bot.settings import Settings
 from bot.store import db
 from bot.store.repo import Store
+
+if TYPE_CHECKING:
+    from bot.doctor import Checklist
 
 log = logging.getLogger(__name__)
 
@@ -148,3 +152,118 @@ def seed_from_config(store: Store, settings: Settings) -> None:
             added_entities,
             settings.source,
         )
+
+
+class ChatConnections:
+    """The chat platforms `watchdesk run` started; `stop()` closes them all."""
+
+    def __init__(self) -> None:
+        self._stops: list[tuple[str, Callable[[], None]]] = []
+
+    def add(self, name: str, stop: Callable[[], None]) -> None:
+        self._stops.append((name, stop))
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self._stops]
+
+    def stop(self) -> None:
+        for name, stop in reversed(self._stops):
+            try:
+                stop()
+            except Exception:
+                log.exception("stopping %s failed", name)
+
+
+def start_chat(app: Watchdesk) -> ChatConnections:
+    """Start every chat platform whose token is set, registering its sink with the outbox.
+    With none set, alerts keep going to the console."""
+    connections = ChatConnections()
+    if app.settings.slack.enabled:
+        _start_slack(app, connections)
+    if app.settings.discord.enabled:
+        _start_discord(app, connections)
+    if not connections.names:
+        log.info("no chat tokens set (SLACK_BOT_TOKEN, DISCORD_TOKEN): alerts go to the console")
+    return connections
+
+
+def _start_slack(app: Watchdesk, connections: ChatConnections) -> None:
+    from bot.chat.slack import runner
+    from bot.chat.slack.app import build_app
+    from bot.chat.slack.client import build_web_client
+    from bot.chat.slack.sink import SlackSink
+
+    s = app.settings.slack
+    client = build_web_client(s.bot_token, s.api_url)
+    app.register_sink(SlackSink(client))
+    bolt = build_app(
+        app.desk, client, signing_secret=s.signing_secret, group_ids=app.settings.permissions.groups
+    )
+    running = runner.start(
+        bolt, mode=s.mode, app_token=s.app_token, host=s.http_host, port=s.http_port
+    )
+    connections.add("slack", running.close)
+    log.info("Slack connected (%s mode)", s.mode)
+
+
+def _start_discord(app: Watchdesk, connections: ChatConnections) -> None:
+    from bot.chat.discord.runner import DiscordRunner
+
+    discord_runner = DiscordRunner.from_settings(app.settings.discord, app.desk)
+    app.register_sink(discord_runner.sink)
+    discord_runner.start()
+    connections.add("discord", discord_runner.stop)
+    log.info("Discord connected")
+
+
+def chat_checks(settings: Settings) -> list[Callable[[Settings, Checklist], None]]:
+    """`watchdesk doctor`'s per-platform checks for the platforms that are configured."""
+    checks: list[Callable[[Settings, Checklist], None]] = [_check_routing]
+    if settings.slack.enabled:
+        checks.append(_check_slack)
+    if settings.discord.enabled:
+        checks.append(_check_discord)
+    return checks
+
+
+def _check_routing(settings: Settings, checks: Checklist) -> None:
+    checks.section("Chat")
+    if not settings.slack.enabled and not settings.discord.enabled:
+        checks.good(
+            "no chat tokens set: alerts go to the console (set SLACK_BOT_TOKEN and/or "
+            "DISCORD_TOKEN to connect; see README)"
+        )
+
+
+def _check_slack(settings: Settings, checks: Checklist) -> None:
+    from bot.chat.slack.client import build_web_client
+    from bot.chat.slack.doctor import run_doctor
+
+    s = settings.slack
+    destinations = [
+        *settings.default_channels,
+        *settings.notice_channels,
+        *(c for e in settings.watchlist for c in e.channels),
+        *(c for f in settings.feeds for c in f.channels),
+    ]
+    channels = [d.partition(":")[2] for d in destinations if d.startswith("slack:")]
+    report = run_doctor(
+        build_web_client(s.bot_token, s.api_url),
+        channels,
+        mode=s.mode,
+        app_token=s.app_token,
+        signing_secret=s.signing_secret,
+        group_ids=settings.permissions.groups,
+    )
+    checks.section("Slack")
+    for line in report.lines:
+        (checks.good if line.startswith("✓") else checks.bad)(line.lstrip("✓✗ "))
+
+
+def _check_discord(settings: Settings, checks: Checklist) -> None:
+    from bot.chat.discord.doctor import check_discord
+
+    checks.section("Discord")
+    for ok, line in check_discord(settings.discord):
+        (checks.good if ok else checks.bad)(line)

@@ -174,7 +174,7 @@ def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.chat.runners import start_chat
+    from bot.app import start_chat
     from bot.scheduler import poll_tick, run_forever
 
     app = _app(args)

@@ -18,7 +18,7 @@ from bot.errors import ConfigError
 from bot.models import Entity
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "watchdesk.toml"
-DESTINATION_RE = re.compile(r"^(console|slack:[A-Za-z0-9_#.-]+|discord:\d+)$")
+DESTINATION_RE = re.compile(r"^(console|slack:[A-Z0-9]{2,}|discord:\d+)$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
 _DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}

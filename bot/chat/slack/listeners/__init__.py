@@ -1,0 +1,1 @@
+"""Bolt listeners: Slack events and slash commands translated into `Desk` calls."""
