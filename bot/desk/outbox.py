@@ -176,6 +176,8 @@ class Outbox:
             log.warning(
                 "could not update alert %s at %s: %s", delivery.alert_id, delivery.destination, exc
             )
+            if exc.permanent:  # e.g. the message was deleted: nothing is left to edit
+                self.store.mark_updated(delivery.id)
             return False
         except Exception:
             log.exception(

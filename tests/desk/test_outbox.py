@@ -170,3 +170,28 @@ def test_notices_are_delivered_through_the_outbox(store: Store) -> None:
     Outbox(store, {"console": ConsoleSink(out)}).deliver_due()
     assert "NOTICE: Feed disabled" in out.getvalue()
     assert store.due_notices(datetime.now(UTC) + timedelta(days=1)) == []
+
+
+class DeletedMessages(ConsoleSink):
+    """A platform on which every posted alert has since been deleted."""
+
+    def update_alert(self, alert: AlertView, ref: MessageRef) -> None:
+        raise DeliveryError("message_not_found", permanent=True)
+
+
+def test_update_of_a_deleted_message_is_not_retried_forever(store: Store) -> None:
+    alert_id = stored_alert(store)
+    outbox = Outbox(store, {"console": DeletedMessages(io.StringIO())})
+    outbox.deliver_due()
+    store.record_verdicts(
+        alert_id,
+        [1],
+        Verdict.TRUE,
+        platform="slack",
+        user_id="U1",
+        user_name="Ann",
+        source_url=None,
+        note=None,
+    )
+    assert outbox.push_updates(alert_id) == 0
+    assert store.deliveries_needing_update() == []

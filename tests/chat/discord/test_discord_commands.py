@@ -1,0 +1,210 @@
+"""Slash commands through the real discord.py client and the real Desk: registration, options as
+Discord sends them, permissions, autocomplete, errors, and the exact ephemeral answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bot.chat.discord.actions import NOT_SERVED_TEXT
+from bot.models import Entity
+from tests.chat.discord.fake_discord import FakeDiscord, User
+from tests.chat.discord.world import DiscordWorld, assert_no_mentions_anywhere
+from tests.loopback import LoopbackServer
+
+RSS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Minsk Daily</title><link>http://127.0.0.1/</link>
+<description>news</description>
+<item><title>Market opens</title><link>http://127.0.0.1/a/1</link><guid>a-1</guid>
+<description>Stocks rose.</description></item>
+</channel></rss>"""
+
+
+@pytest.fixture(scope="module")
+def feeds_site() -> Iterator[LoopbackServer]:
+    with LoopbackServer() as server:
+        server.add("/rss.xml", RSS, headers=[("Content-Type", "application/rss+xml")])
+        server.add(
+            "/page.html",
+            b'<html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head></html>',
+            headers=[("Content-Type", "text/html")],
+        )
+        yield server
+
+
+def run(world: DiscordWorld, user: User, command: str, **options: Any) -> dict[str, Any]:
+    """Invoke a slash command in #alerts and return the body of its visible answer."""
+    fake = world.fake
+    token = fake.slash(user, fake.alerts_channel, command, **options)
+    answer = fake.wait_answer(token)
+    return answer.body["data"] if answer.path.endswith("/callback") else answer.body
+
+
+def deferred_then_followup(fake: FakeDiscord, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    fake.wait_answer(token)
+    callback, followup = fake.responses_for(token)
+    assert callback.path.endswith("/callback") and followup.path.startswith(
+        f"/webhooks/{fake.app_id}/"
+    )
+    return callback.body, followup.body
+
+
+def test_commands_are_registered_in_the_configured_guild(world: DiscordWorld) -> None:
+    fake = world.fake
+    commands = fake.commands[f"guild:{fake.guild_id}"]
+    assert sorted(commands) == ["claims", "feeds", "verdict", "watch"]
+    assert "global" not in fake.commands  # global sync only on request
+
+    def subcommands(name: str) -> dict[str, Any]:
+        return {o["name"]: o for o in commands[name]["options"]}
+
+    assert sorted(subcommands("watch")) == ["add", "list", "remove", "test"]
+    assert sorted(subcommands("feeds")) == ["add", "list", "remove"]
+    assert sorted(subcommands("claims")) == ["open"]
+    add = {o["name"]: o for o in subcommands("watch")["add"]["options"]}
+    assert (add["term"]["type"], add["term"]["required"]) == (3, True)
+    assert (add["aliases"]["type"], add["aliases"]["required"]) == (3, False)
+    assert add["channel"]["type"] == 7 and sorted(add["channel"]["channel_types"]) == [
+        0,
+        5,
+    ]  # text, announcement
+    assert subcommands("watch")["remove"]["options"][0]["autocomplete"] is True
+    assert subcommands("feeds")["remove"]["options"][0]["autocomplete"] is True
+    verdict = {o["name"]: o for o in commands["verdict"]["options"]}
+    assert [c["value"] for c in verdict["verdict"]["choices"]] == [
+        "true",
+        "false",
+        "misleading",
+        "unproven",
+    ]
+    assert (verdict["claim"]["type"], verdict["claim"]["min_value"]) == (4, 1)
+    assert all(c["contexts"] == [0] for c in commands.values())  # guild only
+
+
+def test_watch_add_by_a_manage_server_holder(world: DiscordWorld) -> None:
+    fake = world.fake
+    token = fake.slash(
+        fake.carol,
+        fake.alerts_channel,
+        "watch add",
+        term="Viktor Khrenin",
+        aliases="Хренин, Хрэнін",
+        channel=fake.other_channel,
+    )
+    callback, followup = deferred_then_followup(fake, token)
+    assert callback == {"type": 5, "data": {"flags": 64}}
+    assert followup["flags"] == 64 and followup["allowed_mentions"] == {"parse": []}
+    assert followup["content"].startswith("Now watching Viktor Khrenin (aliases: Хренин, Хрэнін).")
+    assert Entity(
+        "Viktor Khrenin", ("Хренин", "Хрэнін"), (), (f"discord:{fake.other_channel}",)
+    ) in (world.watchdesk.store.active_entities())
+
+
+def test_watch_add_by_the_editor_role(world: DiscordWorld) -> None:
+    answer = run(world, world.fake.alice, "watch add", term="Zapad drills")
+    assert answer["content"].startswith("Now watching Zapad drills.")
+    assert "Zapad drills" in world.watchdesk.desk.watch_names()
+
+
+def test_watch_add_refused_for_a_plain_member(world: DiscordWorld) -> None:
+    fake = world.fake
+    answer = run(world, fake.bob, "watch add", term="Nobody")
+    assert answer["flags"] == 64
+    assert answer["content"].startswith(
+        "Sorry, you can't change the watchlist: only the desk's editors can."
+    )
+    assert str(fake.bob.id) in answer["content"]
+    assert "Nobody" not in world.watchdesk.desk.watch_names()
+
+
+def test_watch_remove_autocompletes_and_removes(world: DiscordWorld) -> None:
+    fake = world.fake
+    token = fake.autocomplete(
+        fake.bob, fake.alerts_channel, "watch remove", focused="term", term="luka"
+    )
+    answer = fake.wait_answer(token)
+    assert answer.body == {
+        "type": 8,
+        "data": {"choices": [{"name": "Lukashenko", "value": "Lukashenko"}]},
+    }
+    assert (
+        run(world, fake.carol, "watch remove", term="Zapad")["content"] == "Stopped watching Zapad."
+    )
+    missing = run(world, fake.carol, "watch remove", term="Atlantis")["content"]
+    assert missing.startswith("Atlantis is not on the watchlist (watching: ")
+
+
+def test_watch_list_and_test(world: DiscordWorld) -> None:
+    fake = world.fake
+    listing = run(world, fake.bob, "watch list")["content"]
+    assert "• Lukashenko — also Lukashenka, Лукашенко" in listing
+    quiet = run(world, fake.bob, "watch test", text="The weather in Paris is mild.")["content"]
+    assert quiet.startswith("Would NOT alert.")
+    loud = run(
+        world, fake.bob, "watch test", text="Lukashenka said 52 prisoners were freed on Monday."
+    )
+    assert loud["content"].startswith("Would alert.")
+
+
+def test_feeds_add_list_autocomplete_remove(
+    world: DiscordWorld, feeds_site: LoopbackServer
+) -> None:
+    fake = world.fake
+    url = feeds_site.url("/rss.xml")
+    added = run(world, fake.carol, "feeds add", url=url)["content"]
+    assert added.startswith(f"Added Minsk Daily ({url}): 1 item(s)")
+    assert url in run(world, fake.bob, "feeds list")["content"]
+    token = fake.autocomplete(
+        fake.carol, fake.alerts_channel, "feeds remove", focused="url", url="127.0.0.1"
+    )
+    choices = fake.wait_answer(token).body["data"]["choices"]
+    assert {"name": url, "value": url} in choices
+    assert run(world, fake.carol, "feeds remove", url=url)["content"] == f"Removed {url}."
+    assert url not in world.watchdesk.desk.feed_urls()
+
+
+def test_feeds_add_errors_say_what_to_do(world: DiscordWorld, feeds_site: LoopbackServer) -> None:
+    fake = world.fake
+    page = run(world, fake.carol, "feeds add", url=feeds_site.url("/page.html"))["content"]
+    assert page.startswith(
+        f"{feeds_site.url('/page.html')} is a web page, not a feed. Did you mean:"
+    )
+    assert feeds_site.url("/rss.xml") in page
+    refused = run(world, fake.bob, "feeds add", url=feeds_site.url("/rss.xml"))["content"]
+    assert refused.startswith("Sorry, you can't change the feeds")
+
+
+def test_claims_open_lists_unchecked_claims(world: DiscordWorld) -> None:
+    alert_id = world.new_alert(201)
+    answer = run(world, world.fake.bob, "claims open")["content"]
+    assert f"alert #{alert_id} “Story 201” — claim 1: Claim number 1 with 52 prisoners." in answer
+
+
+def test_a_guild_not_configured_is_refused(world: DiscordWorld) -> None:
+    fake = world.fake
+    token = fake.slash(fake.carol, fake.alerts_channel, "watch list", guild_id=fake.other_guild_id)
+    answer = fake.wait_answer(token)
+    assert answer.body == {
+        "type": 4,
+        "data": {
+            "content": NOT_SERVED_TEXT,
+            "tts": False,
+            "flags": 64,
+            "allowed_mentions": {"parse": []},
+        },
+    }
+
+
+def test_injection_in_a_command_answer_is_inert(world: DiscordWorld) -> None:
+    bad = "@everyone [bank.com](http://evil.example) <@&123456789012345678>"
+    answer = run(world, world.fake.carol, "watch add", term=bad)
+    assert answer["content"].startswith(
+        "Now watching @\u200beveryone \\[bank.com\\](http://evil.example) \\<@\u200b&123456789012345678>."
+    )
+    assert answer["allowed_mentions"] == {"parse": []}
+
+
+def test_every_answer_in_this_module_allowed_no_mentions(world: DiscordWorld) -> None:
+    assert_no_mentions_anywhere(world.fake.calls)
