@@ -41,6 +41,8 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
         user_agent=f.user_agent,
         per_host_limit=f.per_host_limit,
         allowed_private_hosts=frozenset(f.allow_private_hosts),
+        # a fetch waiting for a pooled connection spends its deadline: never fewer than in flight
+        max_connections=max(100, settings.poll.concurrency),
     )
 
 
@@ -76,8 +78,9 @@ class Watchdesk:
         policy = fetch_policy(settings)
         self.checker = FeedChecker(policy)
         a = settings.analysis
+        self._entities = store.active_entities()
         self.analyser = Analyser(
-            store.active_entities(),
+            self._entities,
             spacy_model=a.spacy_model,
             min_salience=a.min_salience,
             summary_sentences=a.summary_sentences,
@@ -117,13 +120,21 @@ class Watchdesk:
 
     @property
     def routing(self) -> Routing:
-        return Routing(self.settings.default_channels, frozenset(self.outbox.sinks))
+        return Routing(self.settings.default_channels)
+
+    def refresh_watchlist(self) -> None:
+        """Pick up watchlist changes made from chat, possibly by another worker."""
+        entities = self.store.active_entities()
+        if entities != self._entities:
+            self.analyser.reload(entities)
+            self._entities = entities
 
     def register_sink(self, sink: Sink) -> None:
         self.outbox.register(sink)
 
     def run_cycle(self) -> CycleSummary:
         """One full pass: poll due feeds, alert on new matching articles, deliver the outbox."""
+        self.refresh_watchlist()
         polled = self.poller.poll_due()
         alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
             polled.new_articles
@@ -185,7 +196,24 @@ def start_chat(app: Watchdesk) -> ChatConnections:
         _start_discord(app, connections)
     if not connections.names:
         log.info("no chat tokens set (SLACK_BOT_TOKEN, DISCORD_TOKEN): alerts go to the console")
+    _warn_unconnected(app)
     return connections
+
+
+def _warn_unconnected(app: Watchdesk) -> None:
+    s = app.settings
+    destinations = {
+        *s.default_channels,
+        *s.notice_channels,
+        *(c for e in app.store.active_entities() for c in e.channels),
+        *(c for f in app.store.list_feeds() for c in f.channels),
+    }
+    for platform in sorted({d.partition(":")[0] for d in destinations} - set(app.outbox.sinks)):
+        log.warning(
+            "alerts are routed to %s but this worker is not connected to it: they wait "
+            "in the outbox until a worker with its token runs (see `watchdesk doctor`)",
+            platform,
+        )
 
 
 def _start_slack(app: Watchdesk, connections: ChatConnections) -> None:
@@ -229,10 +257,29 @@ def chat_checks(settings: Settings) -> list[Callable[[Settings, Checklist], None
 
 def _check_routing(settings: Settings, checks: Checklist) -> None:
     checks.section("Chat")
+    enabled = {
+        "console": True,
+        "slack": settings.slack.enabled,
+        "discord": settings.discord.enabled,
+    }
+    destinations = {
+        *settings.default_channels,
+        *settings.notice_channels,
+        *(c for e in settings.watchlist for c in e.channels),
+        *(c for f in settings.feeds for c in f.channels),
+    }
+    for destination in sorted(destinations):
+        platform = destination.partition(":")[0]
+        if not enabled[platform]:
+            token = "SLACK_BOT_TOKEN" if platform == "slack" else "DISCORD_TOKEN"
+            checks.bad(
+                f"alerts are routed to {destination} but {token} is not set: they wait "
+                f"in the outbox until it is"
+            )
     if not settings.slack.enabled and not settings.discord.enabled:
         checks.good(
-            "no chat tokens set: alerts go to the console (set SLACK_BOT_TOKEN and/or "
-            "DISCORD_TOKEN to connect; see README)"
+            'no chat tokens set: alerts for "console" print on the terminal (set '
+            "SLACK_BOT_TOKEN and/or DISCORD_TOKEN to connect; see README)"
         )
 
 

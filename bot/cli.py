@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import json
 import logging
+import re
 import signal
 import sys
 import threading
@@ -21,16 +24,14 @@ MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    for stream in (sys.stdout, sys.stderr):
+    # stdin too: JSON lines and sentences are UTF-8 whatever the locale, and one bad byte in a
+    # batch must not end the run with a UnicodeDecodeError.
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(encoding="utf-8", errors="replace")
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(args)
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
@@ -83,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=cmd_check, log_level=logging.WARNING)
 
     claims = sub.add_parser("claims", help="check-worthiness tools")
-    claims_sub = claims.add_subparsers(metavar="ACTION")
+    claims_sub = claims.add_subparsers(metavar="ACTION", dest="action", required=True)
     score = claims_sub.add_parser("score", help="one sentence per stdin line → SCORE<TAB>FLAG")
     score.set_defaults(handler=cmd_claims_score, log_level=logging.WARNING)
 
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     watch.set_defaults(handler=cmd_watch, log_level=logging.WARNING)
 
     dbp = sub.add_parser("db", help="database tools")
-    db_sub = dbp.add_subparsers(metavar="ACTION")
+    db_sub = dbp.add_subparsers(metavar="ACTION", dest="action", required=True)
     up = db_sub.add_parser("upgrade", help="apply schema migrations (Alembic)")
     up.set_defaults(handler=cmd_db_upgrade)
 
@@ -114,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _feeds_parser(sub: Any) -> None:
     feeds = sub.add_parser("feeds", help="manage feeds")
-    fs = feeds.add_subparsers(metavar="ACTION")
+    fs = feeds.add_subparsers(metavar="ACTION", dest="action", required=True)
     add = fs.add_parser("add", help="add a feed (HTML pages get 'did you mean')")
     add.add_argument("url")
     add.add_argument("--interval", help="poll interval, e.g. 10m (default from config)")
@@ -223,12 +224,27 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------- feeds / watch
 
 
-def cmd_feeds_add(args: argparse.Namespace) -> int:
-    from bot.settings import parse_duration
+def _interval(value: str | None) -> int | None:
+    """``--interval`` in seconds, checked before anything is fetched; None when not given.
 
+    The same floor as ``[poll] interval``: polling a publisher more often than every 30 s is
+    impolite and gets a desk's address blocked."""
+    from bot.settings import MIN_INTERVAL_S, parse_duration
+
+    if value is None:
+        return None
+    seconds = int(parse_duration(value, "--interval"))
+    if seconds < MIN_INTERVAL_S:
+        raise UserError(
+            f"--interval: {value!r} is too often; poll a feed at most every {MIN_INTERVAL_S}s"
+        )
+    return seconds
+
+
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    interval = _interval(args.interval)
     app = _app(args)
     checked = app.checker.check(args.url)
-    interval = int(parse_duration(args.interval, "--interval")) if args.interval else None
     feed = app.store.add_feed(
         checked.url,
         interval_s=interval or app.settings.poll.interval_s,
@@ -243,9 +259,16 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
-    app = _app(args)
-    for line in app.desk.feeds_list(_operator()).text.splitlines():
-        print(line)
+    """Every feed: chat replies stop at 50 lines, the terminal is where the whole list is seen."""
+    feeds = _app(args).store.list_feeds()
+    if not feeds:
+        print("No feeds yet. Add one with `watchdesk feeds add URL`.")
+        return 0
+    from bot.desk.commands import Desk
+
+    print(f"{len(feeds)} feed(s):")
+    for feed in feeds:
+        print(Desk.describe_feed(feed))
     return 0
 
 
@@ -263,28 +286,34 @@ def cmd_feeds_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> int:
+    """Add the OPML file's feeds that are not there yet. The file is read and checked before the
+    database is touched; entries that are not web URLs (file:, javascript:) are skipped and
+    counted, since the fetcher would only refuse them at every poll."""
     from bot.feeds.opml import read_opml
-    from bot.settings import parse_duration
 
+    given = _interval(args.interval)
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {args.file}: {exc.strerror}") from exc
+    items = read_opml(data)
+    usable = [i for i in items if i.url.lower().startswith(("http://", "https://", "feed:"))]
     app = _app(args)
-    interval = (
-        int(parse_duration(args.interval, "--interval"))
-        if args.interval
-        else (app.settings.poll.interval_s)
-    )
+    interval = given or app.settings.poll.interval_s
     known = {f.url for f in app.store.list_feeds()}
     added = 0
-    for item in read_opml(data):
+    for item in usable:
         if item.url in known:
             continue
         app.store.add_feed(item.url, interval_s=interval, name=item.title, added_by="opml")
         known.add(item.url)
         added += 1
-    print(f"imported {added} new feed(s) from {args.file} ({len(known)} in all)")
+    skipped = (
+        f"; skipped {len(items) - len(usable)} that are not http(s) URLs"
+        if len(items) > len(usable)
+        else ""
+    )
+    print(f"imported {added} new feed(s) from {args.file} ({len(known)} in all){skipped}")
     return 0
 
 
@@ -348,6 +377,34 @@ def analysis_json(item_id: object, analysis: Analysis) -> dict[str, Any]:
     }
 
 
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+LEGACY_ENCODING = "cp1251"
+
+
+def decode_document(data: bytes) -> str:
+    """The text of a file in the encodings a desk's files come in: a BOM (Notepad's "Unicode"
+    is UTF-16), UTF-8, the charset an HTML page declares, else Windows-1251 (Russian and
+    Belarusian files from older Windows tools). Decoding everything as UTF-8 would turn those
+    into U+FFFD soup that silently matches nothing."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return data.decode(codec, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    codec = LEGACY_ENCODING
+    if match := _META_CHARSET.search(data[:4096]):
+        with contextlib.suppress(LookupError):
+            codec = codecs.lookup(match.group(1).decode("ascii")).name
+    return data.decode(codec, errors="replace")
+
+
 def read_document(path: Path) -> tuple[str, str]:
     """(headline, text) of a .txt (first line is the headline) or HTML file."""
     from bot.analysis.text import html_to_text, input_problem
@@ -358,10 +415,10 @@ def read_document(path: Path) -> tuple[str, str]:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"{path}: cannot read it ({exc.strerror})") from exc
-    problem = input_problem(data)
+    raw = decode_document(data)
+    problem = input_problem(raw)
     if problem:
         raise UserError(f"{path}: {problem}")
-    raw = data.decode("utf-8", errors="replace")
     if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith(
         ("<!doctype", "<html")
     ):
@@ -371,8 +428,6 @@ def read_document(path: Path) -> tuple[str, str]:
 
 
 def _html_title(raw: str) -> str:
-    import re
-
     from bot.analysis.text import strip_html
 
     match = re.search(r"<title[^>]*>(.*?)</title>", raw, re.IGNORECASE | re.DOTALL)
@@ -482,13 +537,14 @@ def cmd_summarise(args: argparse.Namespace) -> int:
     from bot.analysis.text import input_problem, split_sentences
 
     settings = _settings(args)
-    n = args.sentences or settings.analysis.summary_sentences
+    given = args.sentences is not None
+    n = args.sentences if given else settings.analysis.summary_sentences
     if not 1 <= n <= 10:
-        raise UserError("--sentences must be between 1 and 10")
+        raise UserError(f"--sentences must be between 1 and 10, got {n}")
     budget = (
         max(settings.analysis.summary_max_chars, 250 * n)
-        if args.sentences
-        else (settings.analysis.summary_max_chars)
+        if given
+        else settings.analysis.summary_max_chars
     )
     for lineno, line in enumerate(sys.stdin, 1):
         if not line.strip():
@@ -501,11 +557,10 @@ def cmd_summarise(args: argparse.Namespace) -> int:
             print(f"watchdesk: stdin line {lineno}: {exc}", file=sys.stderr)
             continue
         article = str(item.get("article") or "")
+        title = str(item.get("title") or "") or None
         summary: tuple[str, ...] = ()
         if not input_problem(article):
-            summary = summarise(
-                split_sentences(article), title=item.get("title") or None, n=n, max_chars=budget
-            )
+            summary = summarise(split_sentences(article), title=title, n=n, max_chars=budget)
         sys.stdout.write(
             json.dumps({"id": item.get("id"), "summary": list(summary)}, ensure_ascii=False) + "\n"
         )

@@ -66,9 +66,8 @@ def run_forever(app: Watchdesk, stop: threading.Event | None = None) -> None:
     """Block running the schedule until interrupted (SIGINT/SIGTERM) or ``stop`` is set."""
     scheduler = build_scheduler(app)
     if stop is not None:
-        threading.Thread(
-            target=lambda: (stop.wait(), scheduler.shutdown(wait=False)), daemon=True
-        ).start()
+        # shutdown() waits for a running cycle to finish before `run` closes the store
+        threading.Thread(target=lambda: (stop.wait(), scheduler.shutdown()), daemon=True).start()
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

@@ -6,6 +6,7 @@ wrong, before anything polls or posts. Nothing reads settings at import time.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -18,6 +19,7 @@ from bot.errors import ConfigError
 from bot.models import Entity
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "watchdesk.toml"
+MIN_INTERVAL_S = 30  # the politeness floor for any poll interval
 DESTINATION_RE = re.compile(r"^(console|slack:[A-Z0-9]{2,}|discord:\d+)$")
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
@@ -125,8 +127,13 @@ class Settings:
 
 
 def parse_duration(value: object, where: str) -> float:
-    """ "10m" → 600.0; a bare number is seconds."""
+    """ "10m" → 600.0; a bare number is seconds. TOML allows ``inf``, ``nan`` and negative
+    numbers, none of which is a duration (``inf`` would crash the int() every caller does)."""
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(
+                f"{where}: {value!r} is not a duration; write e.g. 30s, 10m, 2h or 1d"
+            )
         return float(value)
     match = _DURATION_RE.match(str(value))
     if not match:
@@ -141,6 +148,16 @@ def parse_size(value: object, where: str) -> int:
     if not match:
         raise ConfigError(f"{where}: {value!r} is not a size; write e.g. 500KB or 5MB")
     return int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower() or None])
+
+
+_TYPE_NAMES: dict[type | tuple[type, ...], str] = {
+    int: "a whole number",
+    float: "a number",
+    (int, float): "a number",
+    str: 'a string in quotes ("…")',
+    bool: "true or false",
+    list: "a list ([…])",
+}
 
 
 class _Reader:
@@ -159,10 +176,8 @@ class _Reader:
             return default
         value = self.table[key]
         if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            name = (
-                kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            )
-            raise ConfigError(f"{self.where(key)} must be a {name}, got {value!r}")
+            name = _TYPE_NAMES.get(kind, repr(kind))
+            raise ConfigError(f"{self.where(key)} must be {name}, got {value!r}")
         return value
 
     def strings(self, key: str) -> tuple[str, ...]:
@@ -214,9 +229,9 @@ def _poll(raw: Mapping[str, Any], source: str) -> PollSettings:
         parse_workers=r.get("parse_workers", int, 0),
     )
     r.finish()
-    if result.interval_s < 30:
+    if result.interval_s < MIN_INTERVAL_S:
         raise ConfigError(
-            f"{r.where('interval')}: must be at least 30s, to be polite to publishers"
+            f"{r.where('interval')}: must be at least {MIN_INTERVAL_S}s, to be polite to publishers"
         )
     if result.concurrency < 1 or result.disable_after_failures < 1 or result.backfill < 0:
         raise ConfigError(
@@ -239,6 +254,13 @@ def _fetch(raw: Mapping[str, Any], source: str) -> FetchSettings:
         allow_private_hosts=r.strings("allow_private_hosts"),
     )
     r.finish()
+    # Each of these at zero makes every fetch fail, which would look like every feed dying.
+    if result.timeout_s <= 0:
+        raise ConfigError(f"{r.where('timeout')}: must be more than 0s, e.g. 20s")
+    if result.max_bytes < 1024:
+        raise ConfigError(f"{r.where('max_bytes')}: must be at least 1KB, e.g. 5MB")
+    if result.max_redirects < 0 or result.per_host_limit < 1:
+        raise ConfigError(f"{source}: [fetch] max_redirects must be ≥ 0 and per_host_limit ≥ 1")
     return result
 
 
@@ -257,6 +279,12 @@ def _analysis(raw: Mapping[str, Any], source: str) -> AnalysisSettings:
     r.finish()
     if not 1 <= result.summary_sentences <= 6:
         raise ConfigError(f"{r.where('summary_sentences')}: must be between 1 and 6")
+    if result.summary_max_chars < 100:
+        raise ConfigError(
+            f"{r.where('summary_max_chars')}: must be at least 100 (a sentence), e.g. 700"
+        )
+    if result.claims_top_k < 0:
+        raise ConfigError(f"{r.where('claims_top_k')}: must be 0 (no claims) or more")
     if not 0 <= result.claims_threshold <= 1 or not 0 <= result.min_salience <= 1:
         raise ConfigError(
             f"{source}: [analysis] claims_threshold and min_salience are between 0 and 1"
@@ -283,11 +311,18 @@ def _feeds(raw: Mapping[str, Any], source: str) -> tuple[FeedConfig, ...]:
         raise ConfigError(f"{source}: feeds must be an array of tables ([[feeds]])")
     result = []
     for i, item in enumerate(feeds):
-        r = _Reader(item, f"feeds #{i + 1}", source)
+        r = _Reader(
+            _entry(item, "feeds", i, 'url = "https://…"', source), f"feeds #{i + 1}", source
+        )
         url = r.get("url", str, None)
         if not url or not re.match(r"^(https?|feed):", url, re.IGNORECASE):
             raise ConfigError(f"{r.where('url')}: each feed needs an http(s) url, got {url!r}")
         interval = r.duration("interval", 0) or None
+        if interval is not None and interval < MIN_INTERVAL_S:
+            raise ConfigError(
+                f"{r.where('interval')}: must be at least {MIN_INTERVAL_S}s, to be polite to "
+                "publishers"
+            )
         result.append(
             FeedConfig(
                 url=url,
@@ -307,7 +342,7 @@ def _watchlist(raw: Mapping[str, Any], source: str) -> tuple[Entity, ...]:
         raise ConfigError(f"{source}: watch must be an array of tables ([[watch]])")
     result: list[Entity] = []
     for i, item in enumerate(items):
-        r = _Reader(item, f"watch #{i + 1}", source)
+        r = _Reader(_entry(item, "watch", i, 'name = "…"', source), f"watch #{i + 1}", source)
         name = r.get("name", str, "").strip()
         if not name:
             raise ConfigError(f"{r.where('name')}: every watched entity needs a name")
@@ -320,32 +355,58 @@ def _watchlist(raw: Mapping[str, Any], source: str) -> tuple[Entity, ...]:
             )
         )
         r.finish()
-    names = [e.name.casefold() for e in result]
-    if len(set(names)) != len(names):
-        raise ConfigError(f"{source}: [[watch]] names must be unique")
+    seen: dict[str, int] = {}
+    for i, entity in enumerate(result, 1):
+        first = seen.setdefault(entity.name.casefold(), i)
+        if first != i:
+            raise ConfigError(
+                f"{source}: [watch #{i}] name: {entity.name!r} is already the name of "
+                f"[watch #{first}]; names must be unique, so merge the two entries' aliases"
+            )
     return tuple(result)
+
+
+def _entry(item: object, array: str, index: int, example: str, source: str) -> Mapping[str, Any]:
+    """One ``[[feeds]]``/``[[watch]]`` entry; ``feeds = ["https://…"]`` is a common slip."""
+    if not isinstance(item, dict):
+        raise ConfigError(
+            f"{source}: [{array} #{index + 1}] must be a table ([[{array}]] with {example}), "
+            f"got {item!r}"
+        )
+    return item
 
 
 def _slack(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> SlackSettings:
     r = _Reader(_table(raw, "slack", source), "slack", source)
+    # Every key is read from the file before the environment overlays it, so a key the file
+    # sets is never reported as unknown just because its environment variable is set too.
     mode = r.get("mode", str, "socket")
     if mode not in ("socket", "http"):
         raise ConfigError(f'{r.where("mode")}: must be "socket" or "http", got {mode!r}')
-    port = env.get("SLACK_HTTP_PORT") or r.get("http_port", int, 3000)
+    file_port = r.get("http_port", int, 3000)
+    api_url = r.get("api_url", str, "https://slack.com/api/")
+    http_host = r.get("http_host", str, "127.0.0.1")
+    r.finish()
+    env_mode = env.get("SLACK_MODE")
+    if env_mode and env_mode not in ("socket", "http"):
+        raise ConfigError(f'SLACK_MODE must be "socket" or "http", got {env_mode!r}')
+    port_text = env.get("SLACK_HTTP_PORT")
     try:
-        port = int(port)
+        port = int(port_text) if port_text else file_port
     except ValueError as exc:
-        raise ConfigError(f"SLACK_HTTP_PORT must be a port number, got {port!r}") from exc
+        raise ConfigError(f"SLACK_HTTP_PORT must be a port number, got {port_text!r}") from exc
+    if not 1 <= port <= 65535:
+        where = "SLACK_HTTP_PORT" if port_text else r.where("http_port")
+        raise ConfigError(f"{where}: {port} is not a port number (1–65535)")
     result = SlackSettings(
         bot_token=env.get("SLACK_BOT_TOKEN") or None,
         app_token=env.get("SLACK_APP_TOKEN") or None,
         signing_secret=env.get("SLACK_SIGNING_SECRET") or None,
-        api_url=env.get("SLACK_API_URL") or r.get("api_url", str, "https://slack.com/api/"),
-        http_host=env.get("SLACK_HTTP_HOST") or r.get("http_host", str, "127.0.0.1"),
+        api_url=env.get("SLACK_API_URL") or api_url,
+        http_host=env.get("SLACK_HTTP_HOST") or http_host,
         http_port=port,
-        mode=env.get("SLACK_MODE") or mode,
+        mode=env_mode or mode,
     )
-    r.finish()
     if result.enabled and result.mode == "socket" and not result.app_token:
         raise ConfigError(
             "SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not: Socket Mode needs an app-level "
@@ -360,13 +421,16 @@ def _slack(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> Slack
 def _discord(raw: Mapping[str, Any], env: Mapping[str, str], source: str) -> DiscordSettings:
     r = _Reader(_table(raw, "discord", source), "discord", source)
     guilds = r.get("guilds", list, [])
-    if not all(isinstance(g, int) for g in guilds):
+    if not all(isinstance(g, int) and not isinstance(g, bool) for g in guilds):
         raise ConfigError(f"{r.where('guilds')}: guild ids are numbers (no quotes), got {guilds!r}")
+    # Read from the file first (see _slack): an overlaid key is still a known key.
+    api_url = r.get("api_url", str, None)
+    gateway_url = r.get("gateway_url", str, None)
     result = DiscordSettings(
         token=env.get("DISCORD_TOKEN") or None,
         guilds=tuple(guilds),
-        api_url=env.get("DISCORD_API_URL") or r.get("api_url", str, None),
-        gateway_url=env.get("DISCORD_GATEWAY_URL") or r.get("gateway_url", str, None),
+        api_url=env.get("DISCORD_API_URL") or api_url,
+        gateway_url=env.get("DISCORD_GATEWAY_URL") or gateway_url,
         sync_global=r.get("sync_global", bool, False),
     )
     r.finish()
@@ -389,6 +453,15 @@ TOP_LEVEL_KEYS = {
 }
 
 
+def _database_url(url: str) -> str:
+    """Heroku and most PaaS hand out ``postgres://…``, a name SQLAlchemy does not know, and a
+    bare ``postgresql://`` means psycopg2 on SQLAlchemy 2.0; the driver installed is psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def _journal(value: str | None) -> Path | None:
     return Path(value).expanduser() if value else None
 
@@ -398,7 +471,9 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], source
     if unknown:
         raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(unknown)}")
     top = _Reader(raw, "", source)
-    database_url = env.get("DATABASE_URL") or top.get("database_url", str, "sqlite:///watchdesk.db")
+    database_url = _database_url(
+        env.get("DATABASE_URL") or top.get("database_url", str, "sqlite:///watchdesk.db")
+    )
     return Settings(
         database_url=database_url,
         poll=_poll(raw, source),

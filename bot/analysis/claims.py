@@ -665,7 +665,10 @@ _OPINION = _rx(
     r"должн\w+|следует|тревожн\w*|позор\w*|возмутительн\w*|по-моему|на мой взгляд)\b"
 )
 OPINION_PENALTY = 0.2  # per opinion marker, at most two
-_BYLINE = _rx(r"^(?:by|from|photo|photos|image|credit|reporting by|written by|автор|фото|текст)\b")
+# "By Jane Doe", not "By 2030 Belarus will…": a byline names someone right after "by".
+_BYLINE = _rx(
+    r"^(?:(?:reporting |written )?by\s+(?-i:[A-ZА-ЯЁІЎ])|photos?\b|image\b|credit\b|автор\b|фото\b|текст\b)"
+)
 
 
 def flag_claims(

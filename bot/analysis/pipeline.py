@@ -20,7 +20,7 @@ from bot.analysis.text import (
     split_sentences,
     strip_html,
 )
-from bot.analysis.variants import propose_variants
+from bot.analysis.variants import english_demonyms, transliterations
 from bot.analysis.watchlist import Watchlist
 from bot.models import Analysis, Entity
 
@@ -28,13 +28,6 @@ log = logging.getLogger(__name__)
 
 PageFetcher = Callable[[str], bytes]
 """url → page bytes through the guarded fetcher; raises on refusal or failure."""
-
-BYLINE_PREFIXES = ("by ", "автор", "фото", "photo", "image")
-
-
-def is_byline(sentence: str) -> bool:
-    """Bylines and credits are never claims."""
-    return sentence.lower().startswith(BYLINE_PREFIXES)
 
 
 class Analyser:
@@ -68,7 +61,9 @@ class Analyser:
             self._watchlist = watchlist
 
     def variants(self, term: str) -> tuple[str, ...]:
-        return propose_variants(term)
+        """Other spellings worth adding as aliases. Inflections and possessives are not
+        proposed: the matcher generates those for every alias on its own."""
+        return tuple(dict.fromkeys([*transliterations(term), *english_demonyms(term)]))
 
     @property
     def scorer(self) -> ClaimScorer:
@@ -110,7 +105,7 @@ class Analyser:
             max_chars=self.summary_max_chars,
         )
         claims = flag_claims(
-            [s.text for s in sentences if not is_byline(s.text)],
+            [s.text for s in sentences],
             self.scorer,
             top_k=self.claims_top_k,
             threshold=self.claims_threshold,

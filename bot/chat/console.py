@@ -70,8 +70,11 @@ class ConsoleSink:
     def find_posted(self, alert_id: int, channel: str) -> MessageRef | None:
         if self.journal is None or not self.journal.exists():
             return None
-        for line in self.journal.read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
+        for line in self.journal.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:  # a line torn by a crash mid-write: it recorded nothing
+                continue
             if record.get("event") == "alert" and record.get("alert_id") == alert_id:
                 return MessageRef("console", f"console-{alert_id}")
         return None

@@ -117,12 +117,20 @@ class DemoFeeds:
 
 
 def demo_settings(base: Settings, database_url: str) -> Settings:
+    """The user's watchlist and analysis settings, on the demo's own feeds and database.
+
+    ``backfill`` is forced to 0: the demo's first poll is the "backlog never alerts" step,
+    whatever the operator configured for real feeds. Entities lose their channels: an entity
+    routed to Slack would otherwise leave the demo's alert waiting in the outbox for a
+    platform the demo never connects."""
     fetch: FetchSettings = replace(base.fetch, allow_private_hosts=("127.0.0.1",), timeout_s=10)
     analysis = replace(base.analysis, fetch_full_text=False)
     return replace(
         base,
         database_url=database_url,
         feeds=(),
+        watchlist=tuple(replace(entity, channels=()) for entity in base.watchlist),
+        poll=replace(base.poll, backfill=0),
         fetch=fetch,
         analysis=analysis,
         default_channels=("console",),
@@ -155,7 +163,8 @@ def _walk_through(app: Watchdesk, feeds: DemoFeeds, out: TextIO) -> int:
     feeds.publish()
     later = datetime.now(UTC) + timedelta(seconds=app.settings.poll.interval_s + 1)
     app.poller.clock = lambda: later
-    say("The feeds publish 3 new items. Poll 2:\n")
+    published = sum(len(feed["after"]) for feed in feeds.items.values())
+    say(f"The feeds publish {published} new items. Poll 2:\n")
     second = app.run_cycle()
     new_items = sum(1 for r in second.polled.results for _ in r.new_articles)
     say(f"Poll 2: {new_items} new items, {len(second.alerts)} alert(s) posted.\n")

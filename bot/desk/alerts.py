@@ -9,7 +9,6 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from bot.desk.sinks import split_destination
 from bot.models import Analysis
 from bot.store.repo import Store, StoredArticle
 
@@ -22,13 +21,12 @@ Analyse = Callable[[str, str, str | None], Analysis]
 @dataclass(frozen=True)
 class Routing:
     default_channels: tuple[str, ...]
-    platforms: frozenset[str]  # platforms with a configured sink ("console" always)
 
 
 def route(analysis: Analysis, feed_channels: Sequence[str], routing: Routing) -> list[str]:
     """Destinations for one alert: the matched entities' channels, else the feed's, else the
-    default. Destinations on platforms that are not connected are dropped; when nothing is left
-    the console receives it, so an alert is never silently discarded."""
+    default. A destination on a platform this worker is not connected to stays in the outbox
+    for a worker that is (or until its token is set): routing never drops an alert."""
     wanted: list[str] = []
     for match in analysis.entities:
         wanted.extend(match.channels)
@@ -36,8 +34,7 @@ def route(analysis: Analysis, feed_channels: Sequence[str], routing: Routing) ->
         wanted.extend(feed_channels)
     if not wanted:
         wanted.extend(routing.default_channels)
-    usable = [d for d in dict.fromkeys(wanted) if split_destination(d)[0] in routing.platforms]
-    return usable or ["console"]
+    return list(dict.fromkeys(wanted)) or ["console"]
 
 
 def article_text(article: StoredArticle) -> str:
@@ -57,11 +54,17 @@ class AlertMaker:
         self.routing = routing
 
     def process(self, article_ids: Iterable[int] = ()) -> list[int]:
-        """Analyse the given articles plus any left waiting; returns the ids of new alerts."""
+        """Analyse the given articles plus any left waiting; returns the ids of new alerts.
+        One article's failure is logged and counted; it never stops the others."""
         pending = list(dict.fromkeys([*article_ids, *self.store.articles_awaiting_analysis()]))
         alerts = []
         for article_id in pending:
-            alert_id = self._process_one(article_id)
+            try:
+                alert_id = self._process_one(article_id)
+            except Exception:
+                log.exception("alerting on article %s failed; it stays queued", article_id)
+                self.store.count_analysis_failure(article_id)
+                continue
             if alert_id is not None:
                 alerts.append(alert_id)
         return alerts
@@ -70,13 +73,7 @@ class AlertMaker:
         article = self.store.article(article_id)
         if article is None:
             return None
-        try:
-            analysis = self.analyse(article.title, article_text(article), article.link)
-        except Exception:
-            log.exception(
-                "analysis of article %s (%s) failed; it stays queued", article_id, article.link
-            )
-            return None
+        analysis = self.analyse(article.title, article_text(article), article.link)
         if not analysis.matched:
             self.store.mark_not_matched(article_id)
             return None

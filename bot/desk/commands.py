@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from bot.analysis.text import html_to_text
 from bot.desk.command_text import (
@@ -34,6 +35,7 @@ from bot.feeds.subscribe import FeedChecker
 from bot.models import Analysis, Entity, Verdict
 from bot.settings import PermissionSettings
 from bot.store.repo import FeedInfo, Store
+from bot.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +58,7 @@ class Reply:
     ok: bool = True
 
 
-class WatchlistPort:
+class WatchlistPort(Protocol):
     """What the desk needs from the analysis stage (implemented by `bot.analysis.pipeline`)."""
 
     def reload(self, entities: Sequence[Entity]) -> None: ...
@@ -227,22 +229,34 @@ class Desk:
 
     # ------------------------------------------------------------------ /feeds
 
-    def feeds_add(self, actor: Actor, url: str) -> Reply:
-        return self._guard(lambda: self._feeds_add(actor, url))
+    def feeds_add(
+        self, actor: Actor, url: str, *, interval_s: int | None = None, name: str | None = None
+    ) -> Reply:
+        return self._guard(lambda: self._feeds_add(actor, url, interval_s, name))
 
-    def _feeds_add(self, actor: Actor, url: str) -> Reply:
+    def _feeds_add(self, actor: Actor, url: str, interval_s: int | None, name: str | None) -> Reply:
         self._require_manager(actor, "change the feeds")
         checked = self.feeds.check(url)
         feed = self.store.add_feed(
             checked.url,
-            interval_s=self.default_interval_s,
-            name=checked.title,
+            interval_s=interval_s or self.default_interval_s,
+            name=name or checked.title,
             added_by=f"{actor.platform}:{actor.user_id}",
         )
         return Reply(
-            f"Added {feed.name or feed.url} ({feed.url}): {checked.entries} item(s) "
-            f"there now are recorded without alerting; new ones will alert."
+            f"Added {feed.name or feed.url} ({feed.url}), polled every "
+            f"{feed.interval_s // 60} min: the {checked.entries} item(s) there now are "
+            f"recorded without alerting; new ones will alert."
         )
+
+    def feeds_enable(self, actor: Actor, url: str) -> Reply:
+        return self._guard(lambda: self._feeds_enable(actor, url))
+
+    def _feeds_enable(self, actor: Actor, url: str) -> Reply:
+        self._require_manager(actor, "change the feeds")
+        if not self.store.enable_feed(url.strip(), utcnow()):
+            raise UserError(f"{url} is not one of the feeds; `feeds list` shows them.")
+        return Reply(f"Re-enabled {url}; it will be polled on the next tick.")
 
     def feeds_list(self, actor: Actor) -> Reply:
         feeds = self.store.list_feeds()

@@ -1,8 +1,10 @@
 """Delivers each (alert, destination) exactly once, and pushes alert edits after verdicts.
 
-The alert and its outbox rows are written before any send (`Store.create_alert`). Before each
-send the attempt is recorded, so after a crash the next attempt first asks the platform whether
-the alert is already there (`Sink.find_posted`) instead of posting it twice.
+The alert and its outbox rows are written before any send (`Store.create_alert`). A pass
+*claims* due rows atomically (one UPDATE … RETURNING that also pushes their next attempt past
+the in-flight window), so two passes — the poll tick and the outbox job, or two workers — never
+send the same row. The attempt is counted before the send, so after a crash the next attempt
+first asks the platform whether the alert is already there (`Sink.find_posted`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from datetime import datetime, timedelta
 
 from bot.desk.sinks import DeliveryError, Sink, split_destination
 from bot.models import MessageRef
-from bot.store.repo import Delivery, Store
+from bot.store.repo import Delivery, Notice, Store
 from bot.store.schema import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 20  # failures without a platform-given Retry-After, ~10 h with backoff
 MAX_BACKOFF_S = 3600.0
 IN_FLIGHT_S = 120.0
 
@@ -40,6 +42,12 @@ def backoff_s(attempts: int, retry_after: float | None) -> float:
     return min(5.0 * 2 ** max(0, attempts - 1), MAX_BACKOFF_S)
 
 
+def gives_up(exc: DeliveryError, attempts: int) -> bool:
+    """Stop only when retrying cannot help: the platform said so, or plain failures kept coming.
+    A rate limit or a reconnecting client (Retry-After given) is waited out, however long."""
+    return exc.permanent or (exc.retry_after is None and attempts >= MAX_ATTEMPTS)
+
+
 class Outbox:
     def __init__(
         self,
@@ -54,24 +62,34 @@ class Outbox:
     def register(self, sink: Sink) -> None:
         self.sinks[sink.platform] = sink
 
+    @property
+    def platforms(self) -> tuple[str, ...]:
+        return tuple(sorted(self.sinks))
+
+    def _in_flight_until(self) -> datetime:
+        return self.clock() + timedelta(seconds=IN_FLIGHT_S)
+
     def deliver_due(self) -> OutboxReport:
-        """One pass over due alert deliveries and notices; never raises for a platform error."""
+        """One pass over due alert deliveries and notices for the platforms this process is
+        connected to; never raises for a platform error."""
         report = OutboxReport()
-        for delivery in self.store.due_deliveries(self.clock()):
+        now = self.clock()
+        for delivery in self.store.claim_due_deliveries(
+            now, self.platforms, self._in_flight_until()
+        ):
             self._deliver(delivery, report)
-        self._deliver_notices()
+        for notice in self.store.claim_due_notices(now, self.platforms, self._in_flight_until()):
+            self._deliver_notice(notice)
         self.push_updates(report=report)
         return report
 
     def _deliver(self, delivery: Delivery, report: OutboxReport) -> None:
         platform, channel = split_destination(delivery.destination)
-        sink = self.sinks.get(platform)
-        if sink is None:
-            self._fail(delivery, f"no {platform} connection is configured", None, report)
-            return
+        sink = self.sinks[platform]
         alert = self.store.alert_view(delivery.alert_id)
         if alert is None:
             return
+        attempt = delivery.attempts + 1
         try:
             if delivery.attempts > 0:
                 found = sink.find_posted(delivery.alert_id, channel)
@@ -79,12 +97,10 @@ class Outbox:
                     self.store.mark_delivered(delivery.id, found)
                     report.recovered += 1
                     return
-            self.store.begin_delivery_attempt(
-                delivery.id, delivery.attempts + 1, self.clock() + timedelta(seconds=IN_FLIGHT_S)
-            )
+            self.store.begin_delivery_attempt(delivery.id, attempt, self._in_flight_until())
             ref = sink.post_alert(alert, channel)
         except DeliveryError as exc:
-            self._fail(delivery, str(exc), exc, report)
+            self._failed(delivery, attempt, exc, report)
             return
         except Exception as exc:  # a sink bug must not stop the other deliveries
             log.exception(
@@ -93,32 +109,31 @@ class Outbox:
                 delivery.alert_id,
                 delivery.destination,
             )
-            self._fail(delivery, f"unexpected error: {exc!r}", None, report)
+            self._failed(delivery, attempt, DeliveryError(f"unexpected error: {exc!r}"), report)
             return
         self.store.mark_delivered(delivery.id, ref)
         report.sent += 1
 
-    def _fail(
-        self, delivery: Delivery, error: str, exc: DeliveryError | None, report: OutboxReport
+    def _failed(
+        self, delivery: Delivery, attempt: int, exc: DeliveryError, report: OutboxReport
     ) -> None:
-        attempts = delivery.attempts + 1
-        permanent = bool(exc and exc.permanent) or attempts >= MAX_ATTEMPTS
-        wait = backoff_s(attempts, exc.retry_after if exc else None)
+        permanent = gives_up(exc, attempt)
+        wait = backoff_s(attempt, exc.retry_after)
         self.store.mark_delivery_failed(
             delivery.id,
-            error,
-            attempt=attempts,
+            str(exc),
+            attempt=attempt,
             permanent=permanent,
             next_attempt_at=self.clock() + timedelta(seconds=wait),
         )
         if permanent:
             report.failed += 1
             log.error(
-                "giving up on alert %s to %s after %d attempts: %s",
+                "giving up on alert %s to %s after %d attempt(s): %s",
                 delivery.alert_id,
                 delivery.destination,
-                attempts,
-                error,
+                attempt,
+                exc,
             )
         else:
             report.retrying += 1
@@ -126,37 +141,43 @@ class Outbox:
                 "alert %s to %s failed (attempt %d), retrying in %.0fs: %s",
                 delivery.alert_id,
                 delivery.destination,
-                attempts,
+                attempt,
                 wait,
-                error,
+                exc,
             )
 
-    def _deliver_notices(self) -> None:
-        for notice in self.store.due_notices(self.clock()):
-            platform, channel = split_destination(notice.destination)
-            sink = self.sinks.get(platform) or self.sinks.get("console")
-            try:
-                if sink is None:
-                    raise DeliveryError(f"no {platform} connection is configured")
-                sink.post_notice(channel if sink.platform == platform else "", notice.text)
-            except DeliveryError as exc:
-                wait = backoff_s(notice.attempts + 1, exc.retry_after)
-                self.store.mark_notice(
-                    notice.id,
-                    sent=False,
-                    error=str(exc),
-                    permanent=exc.permanent or notice.attempts + 1 >= MAX_ATTEMPTS,
-                    next_attempt_at=self.clock() + timedelta(seconds=wait),
-                )
-                continue
-            self.store.mark_notice(notice.id, sent=True)
+    def _deliver_notice(self, notice: Notice) -> None:
+        platform, channel = split_destination(notice.destination)
+        try:
+            self.sinks[platform].post_notice(channel, notice.text)
+        except DeliveryError as exc:
+            attempt = notice.attempts + 1
+            self.store.mark_notice(
+                notice.id,
+                sent=False,
+                error=str(exc),
+                permanent=gives_up(exc, attempt),
+                next_attempt_at=self.clock()
+                + timedelta(seconds=backoff_s(attempt, exc.retry_after)),
+            )
+            return
+        except Exception:
+            log.exception("notice %s to %s crashed", notice.id, notice.destination)
+            self.store.mark_notice(
+                notice.id,
+                sent=False,
+                error="unexpected error",
+                next_attempt_at=self.clock() + timedelta(minutes=5),
+            )
+            return
+        self.store.mark_notice(notice.id, sent=True)
 
     def push_updates(self, alert_id: int | None = None, report: OutboxReport | None = None) -> int:
-        """Re-render posted alerts whose verdicts changed; failures stay flagged for the next pass."""
+        """Re-render posted alerts whose verdicts changed; failures stay flagged for the next
+        pass. Only the render of the latest verdicts clears the flag (see `Store.mark_updated`),
+        so a slow, stale edit can never have the last word."""
         updated = 0
-        for delivery in self.store.deliveries_needing_update():
-            if alert_id is not None and delivery.alert_id != alert_id:
-                continue
+        for delivery in self.store.deliveries_needing_update(self.platforms, alert_id=alert_id):
             if self._update(delivery):
                 updated += 1
         if report is not None:
@@ -165,24 +186,23 @@ class Outbox:
 
     def _update(self, delivery: Delivery) -> bool:
         platform, _channel = split_destination(delivery.destination)
-        sink = self.sinks.get(platform)
         alert = self.store.alert_view(delivery.alert_id)
-        if sink is None or alert is None or delivery.message_id is None:
+        if alert is None or delivery.message_id is None:
             return False
         ref = MessageRef(delivery.destination, delivery.message_id, delivery.thread_id)
         try:
-            sink.update_alert(alert, ref)
+            self.sinks[platform].update_alert(alert, ref)
         except DeliveryError as exc:
             log.warning(
                 "could not update alert %s at %s: %s", delivery.alert_id, delivery.destination, exc
             )
             if exc.permanent:  # e.g. the message was deleted: nothing is left to edit
-                self.store.mark_updated(delivery.id)
+                self.store.mark_updated(delivery.id, delivery.revision)
             return False
         except Exception:
             log.exception(
                 "updating alert %s at %s crashed", delivery.alert_id, delivery.destination
             )
             return False
-        self.store.mark_updated(delivery.id)
+        self.store.mark_updated(delivery.id, delivery.revision)
         return True

@@ -8,10 +8,14 @@ the cycle for the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import hashlib
 import logging
+import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +23,7 @@ from bot.feeds.fetch import FetchPolicy, GuardedFetcher
 from bot.feeds.identity import article_key, entry_identity
 from bot.feeds.parse import FeedParseError, parse_feed
 from bot.models import FeedEntry, FetchResult, ParsedFeed
-from bot.store.repo import FeedInfo, NewEntry, Store
+from bot.store.repo import FeedInfo, NewEntry, PollSuccess, Store
 from bot.store.schema import utcnow
 
 log = logging.getLogger(__name__)
@@ -84,10 +88,6 @@ def decide_new(entries: Sequence[FeedEntry]) -> list[NewEntry]:
     return decided
 
 
-def _parse_job(body: bytes, url: str, headers: dict[str, str]) -> ParsedFeed:
-    return parse_feed(body, url=url, headers=headers)
-
-
 class Poller:
     def __init__(
         self,
@@ -112,29 +112,68 @@ class Poller:
         return asyncio.run(self.poll_due_async())
 
     async def poll_due_async(self) -> CycleReport:
-        report = CycleReport()
+        """Claim due feeds a batch at a time and poll them with ``concurrency`` workers.
+
+        Batches overlap: the next one is claimed as soon as every feed of the current one has
+        started, so one slow parse at the end of a batch never leaves the other workers idle.
+        Successes are written once per batch claimed, in one transaction.
+        """
+        results: list[FeedResult | None] = []
+        successes: list[PollSuccess] = []
+        queue: asyncio.Queue[tuple[int, FeedInfo] | None] = asyncio.Queue()
+        all_started = asyncio.Event()
+
+        async def worker(fetcher: GuardedFetcher) -> None:
+            while (item := await queue.get()) is not None:
+                if queue.empty():
+                    all_started.set()
+                index, feed = item
+                results[index] = await self._poll_feed(fetcher, feed, successes)
+
         async with GuardedFetcher(self.policy) as fetcher:
-            while True:
-                feeds = self.store.claim_due_feeds(
-                    self.clock(), self.config.batch_size, self.config.lease_s
-                )
-                if not feeds:
-                    break
-                report.results.extend(await self._poll_batch(fetcher, feeds))
-                if len(feeds) < self.config.batch_size:
-                    break
-        return report
+            workers = [asyncio.create_task(worker(fetcher)) for _ in range(self.config.concurrency)]
+            try:
+                while True:
+                    self._record(successes)
+                    feeds = self.store.claim_due_feeds(
+                        self.clock(), self.config.batch_size, self.config.lease_s
+                    )
+                    all_started.clear()
+                    for feed in feeds:
+                        queue.put_nowait((len(results), feed))
+                        results.append(None)
+                    if len(feeds) < self.config.batch_size:
+                        break
+                    await all_started.wait()
+                for _ in workers:
+                    queue.put_nowait(None)
+                await asyncio.gather(*workers)
+            finally:
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                self._record(successes)
+        return CycleReport([r for r in results if r is not None])
 
-    async def _poll_batch(self, fetcher: GuardedFetcher, feeds: list[FeedInfo]) -> list[FeedResult]:
-        gate = asyncio.Semaphore(self.config.concurrency)
-
-        async def one(feed: FeedInfo) -> FeedResult:
-            async with gate:
-                return await self.poll_feed(fetcher, feed)
-
-        return list(await asyncio.gather(*(one(f) for f in feeds)))
+    def _record(self, successes: list[PollSuccess]) -> None:
+        """Write the successes gathered so far (the list is emptied first: a failed write
+        leaves those feeds leased, and they are polled again once the lease runs out)."""
+        done = successes[:]
+        successes.clear()
+        self.store.record_poll_successes(done)
 
     async def poll_feed(self, fetcher: GuardedFetcher, feed: FeedInfo) -> FeedResult:
+        """Poll one feed and record the outcome at once (a cycle records its successes in one
+        transaction per batch instead)."""
+        successes: list[PollSuccess] = []
+        try:
+            return await self._poll_feed(fetcher, feed, successes)
+        finally:
+            self._record(successes)
+
+    async def _poll_feed(
+        self, fetcher: GuardedFetcher, feed: FeedInfo, successes: list[PollSuccess]
+    ) -> FeedResult:
         try:
             fetched = await fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -142,7 +181,7 @@ class Poller:
             if fetched.status == "error":
                 return self._failed(feed, fetched.error or "fetch failed")
             if fetched.status == "not_modified":
-                return self._succeeded(feed, fetched, "not_modified")
+                return self._succeeded(successes, feed, fetched, "not_modified")
             parsed = await self._parse(fetched)
             if not parsed.entries:
                 return self._failed(
@@ -154,7 +193,9 @@ class Poller:
             new_ids = self.store.store_entries(
                 feed.id, decide_new(parsed.entries), alertable_limit=limit
             )
-            return self._succeeded(feed, fetched, "new" if new_ids else "unchanged", new_ids)
+            return self._succeeded(
+                successes, feed, fetched, "new" if new_ids else "unchanged", new_ids
+            )
         except FeedParseError as exc:
             return self._failed(feed, str(exc))
         except Exception as exc:
@@ -167,24 +208,63 @@ class Poller:
         body, url = fetched.body or b"", fetched.url
         if self.config.parse_workers <= 0:
             return parse_feed(body, url=url, headers=fetched.headers)
+        # run_in_executor takes no keyword arguments, hence partial (it pickles by reference).
+        job = functools.partial(parse_feed, body, url=url, headers=dict(fetched.headers))
+        # A dead worker (killed for memory, or crashed on some document) takes every job in
+        # flight with it: each of them gets one more try, in a fresh pool.
+        with contextlib.suppress(BrokenProcessPool):
+            return await self._in_pool(job)
+        try:
+            return await self._in_pool(job)
+        except BrokenProcessPool:
+            raise FeedParseError(
+                "the parser process died twice while reading this feed (an enormous or "
+                "pathological document?); check the URL in a browser"
+            ) from None
+
+    async def _in_pool(self, job: Callable[[], ParsedFeed]) -> ParsedFeed:
+        pool = self._parse_pool()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, job)
+        except BrokenProcessPool:
+            self._drop_pool(pool)
+            raise
+
+    def _parse_pool(self) -> Executor:
         if self._executor is None:
-            self._executor = ProcessPoolExecutor(max_workers=self.config.parse_workers)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._executor, _parse_job, body, url, dict(fetched.headers)
-        )
+            # Spawned, not forked: a fork of this process (event loop, resolver threads, DB
+            # connections) can deadlock, and carries the parent's memory along; a spawned
+            # worker imports only the parser.
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.config.parse_workers,
+                mp_context=multiprocessing.get_context("spawn"),
+            )
+        return self._executor
+
+    def _drop_pool(self, pool: Executor) -> None:
+        if self._executor is pool:
+            self._executor = None
+        pool.shutdown(wait=False, cancel_futures=True)
 
     def _succeeded(
-        self, feed: FeedInfo, fetched: FetchResult, outcome: str, new_ids: Sequence[int] = ()
+        self,
+        successes: list[PollSuccess],
+        feed: FeedInfo,
+        fetched: FetchResult,
+        outcome: str,
+        new_ids: Sequence[int] = (),
     ) -> FeedResult:
         now = self.clock()
-        self.store.record_poll_success(
-            feed.id,
-            now=now,
-            next_poll_at=next_slot(feed.url, feed.interval_s, now),
-            etag=fetched.etag if fetched.status == "ok" else feed.etag,
-            last_modified=fetched.last_modified if fetched.status == "ok" else feed.last_modified,
-            primed=True if fetched.status == "ok" else feed.primed,
+        ok = fetched.status == "ok"
+        successes.append(
+            PollSuccess(
+                feed.id,
+                now=now,
+                next_poll_at=next_slot(feed.url, feed.interval_s, now),
+                etag=fetched.etag if ok else feed.etag,
+                last_modified=fetched.last_modified if ok else feed.last_modified,
+                primed=True if ok else feed.primed,
+            )
         )
         return FeedResult(feed.id, feed.url, outcome, tuple(new_ids))
 

@@ -9,8 +9,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, delete, func, or_, select, update
+from sqlalchemy import Engine, and_, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -69,6 +70,18 @@ class NewEntry:
 
 
 @dataclass(frozen=True)
+class PollSuccess:
+    """A feed that answered (200 or 304): what to remember about it until the next poll."""
+
+    feed_id: int
+    now: datetime
+    next_poll_at: datetime
+    etag: str | None
+    last_modified: str | None
+    primed: bool = True
+
+
+@dataclass(frozen=True)
 class StoredArticle:
     id: int
     feed_id: int | None
@@ -89,6 +102,7 @@ class Delivery:
     state: str
     message_id: str | None
     thread_id: str | None
+    revision: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,7 +154,32 @@ def _delivery(row: DeliveryRow) -> Delivery:
         state=row.state,
         message_id=row.message_id,
         thread_id=row.thread_id,
+        revision=row.revision,
     )
+
+
+def _on_platforms(column: Any, platforms: Sequence[str]) -> Any:
+    """SQL: the destination in ``column`` is on one of ``platforms`` ("console" has no colon)."""
+    return or_(*(column == p if p == "console" else column.like(f"{p}:%") for p in platforms),
+               false())
+
+
+# Bound parameters per IN (…) list: far below SQLite's and Postgres's limits, large enough
+# that a feed of a thousand entries is a handful of queries.
+_IN_CHUNK = 500
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), _IN_CHUNK):
+        yield unique[start : start + _IN_CHUNK]
+
+
+def _article_id(article: int | ArticleRow) -> int:
+    return article if isinstance(article, int) else article.id
+
+
+MAX_ANALYSIS_FAILURES = 3
 
 
 class Store:
@@ -166,7 +205,12 @@ class Store:
         added_by: str | None = None,
         now: datetime | None = None,
     ) -> FeedInfo:
-        """Add a feed, due at once so its first poll records what is there."""
+        """Add a feed, due at once so its first poll records what is there. A feed removed
+        earlier comes back with its history (so its old entries still never re-alert)."""
+        if self._revive_feed(url, interval_s, name, added_by, now or utcnow()):
+            info = self.get_feed(url)
+            assert info is not None
+            return info
         row = FeedRow(
             url=url,
             name=name,
@@ -190,8 +234,7 @@ class Store:
     def seed_feeds(
         self, feeds: Sequence[tuple[str, str | None, str | None, int, Sequence[str]]]
     ) -> int:
-        """Insert config feeds that the store has never seen (a feed a user removed stays removed
-        only until the config lists it again: the config is the operator's word)."""
+        """Insert config feeds that the store has never seen; one a user removed stays removed."""
         added = 0
         with self._tx() as s:
             known = set(s.scalars(select(FeedRow.url)))
@@ -216,13 +259,25 @@ class Store:
                 added += 1
         return added
 
-    def remove_feed(self, url: str) -> bool:
+    def _revive_feed(self, url: str, interval_s: int, name: str | None, added_by: str | None,
+                     now: datetime) -> bool:
         with self._tx() as s:
-            return s.execute(delete(FeedRow).where(FeedRow.url == url)).rowcount > 0
+            result = s.execute(
+                update(FeedRow).where(FeedRow.url == url, FeedRow.state == "removed").values(
+                    state="active", interval_s=interval_s, name=name, added_by=added_by,
+                    next_poll_at=now, error_count=0, disabled_reason=None, leased_until=None))
+            return result.rowcount > 0
+
+    def remove_feed(self, url: str) -> bool:
+        """Remove a feed, keeping a tombstone: the config's seeding must not bring it back."""
+        with self._tx() as s:
+            result = s.execute(update(FeedRow).where(FeedRow.url == url, FeedRow.state != "removed")
+                               .values(state="removed", leased_until=None))
+            return result.rowcount > 0
 
     def get_feed(self, url: str) -> FeedInfo | None:
         with self._tx() as s:
-            row = s.scalar(select(FeedRow).where(FeedRow.url == url))
+            row = s.scalar(select(FeedRow).where(FeedRow.url == url, FeedRow.state != "removed"))
             return _feed_info(row) if row else None
 
     def feed_by_id(self, feed_id: int) -> FeedInfo | None:
@@ -232,13 +287,14 @@ class Store:
 
     def list_feeds(self) -> list[FeedInfo]:
         with self._tx() as s:
-            return [_feed_info(r) for r in s.scalars(select(FeedRow).order_by(FeedRow.id))]
+            query = select(FeedRow).where(FeedRow.state != "removed").order_by(FeedRow.id)
+            return [_feed_info(r) for r in s.scalars(query)]
 
     def enable_feed(self, url: str, now: datetime) -> bool:
         with self._tx() as s:
             result = s.execute(
                 update(FeedRow)
-                .where(FeedRow.url == url)
+                .where(FeedRow.url == url, FeedRow.state != "removed")
                 .values(state="active", error_count=0, disabled_reason=None, next_poll_at=now)
             )
             return result.rowcount > 0
@@ -282,21 +338,31 @@ class Store:
         last_modified: str | None,
         primed: bool = True,
     ) -> None:
+        self.record_poll_successes(
+            [PollSuccess(feed_id, now, next_poll_at, etag, last_modified, primed)]
+        )
+
+    def record_poll_successes(self, successes: Sequence[PollSuccess]) -> None:
+        """Record many successful polls in one transaction (one UPDATE per feed, sent as a
+        batch): a cycle of 10,000 feeds, most of them 304s, is otherwise 10,000 commits."""
+        if not successes:
+            return
+        rows = [
+            {
+                "id": p.feed_id,
+                "etag": p.etag,
+                "last_modified": p.last_modified,
+                "last_polled_at": p.now,
+                "last_success_at": p.now,
+                "error_count": 0,
+                "next_poll_at": p.next_poll_at,
+                "leased_until": None,
+                "primed": p.primed,
+            }
+            for p in successes
+        ]
         with self._tx() as s:
-            s.execute(
-                update(FeedRow)
-                .where(FeedRow.id == feed_id)
-                .values(
-                    etag=etag,
-                    last_modified=last_modified,
-                    last_polled_at=now,
-                    last_success_at=now,
-                    error_count=0,
-                    next_poll_at=next_poll_at,
-                    leased_until=None,
-                    primed=primed,
-                )
-            )
+            s.execute(update(FeedRow), rows)
 
     def record_poll_failure(
         self,
@@ -327,38 +393,65 @@ class Store:
         self, feed_id: int, entries: Sequence[NewEntry], *, alertable_limit: int | None
     ) -> list[int]:
         """Record entries the feed has not shown before; returns ids of NEW articles that may
-        alert. ``alertable_limit`` None = all may alert; 0 = none (a feed's first poll)."""
-        new_ids: list[int] = []
+        alert. ``alertable_limit`` None = all may alert; 0 = none (a feed's first poll).
+
+        A handful of statements whatever the number of entries: one lookup of the seen
+        identities, one of the existing articles, then batched inserts."""
+        unseen: dict[str, NewEntry] = {}
         with self._tx() as s:
-            seen = (
-                set(
-                    s.scalars(
-                        select(FeedEntryRow.identity).where(
-                            FeedEntryRow.feed_id == feed_id,
-                            FeedEntryRow.identity.in_([e.identity for e in entries]),
-                        )
-                    )
-                )
-                if entries
-                else set()
-            )
+            seen = self._seen_identities(s, feed_id, [e.identity for e in entries])
             for item in entries:
-                if item.identity in seen:
-                    continue
-                seen.add(item.identity)
-                article = s.scalar(select(ArticleRow).where(ArticleRow.key == item.key))
-                if article is None:
-                    may_alert = alertable_limit is None or len(new_ids) < alertable_limit
-                    article = self._new_article(s, feed_id, item, may_alert)
-                    if may_alert:
-                        new_ids.append(article.id)
-                s.add(FeedEntryRow(feed_id=feed_id, identity=item.identity, article_id=article.id))
-        return new_ids
+                if item.identity not in seen:
+                    unseen.setdefault(item.identity, item)
+            if not unseen:
+                return []
+            articles = self._article_ids(s, [e.key for e in unseen.values()])
+            new_rows: list[ArticleRow] = []
+            alertable = 0
+            for item in unseen.values():
+                if item.key not in articles:
+                    may_alert = alertable_limit is None or alertable < alertable_limit
+                    alertable += may_alert
+                    row = self._article_row(feed_id, item, may_alert)
+                    new_rows.append(row)
+                    articles[item.key] = row
+            s.add_all(new_rows)
+            s.flush()  # one batched INSERT … RETURNING gives every new article its id
+            s.add_all(
+                FeedEntryRow(
+                    feed_id=feed_id,
+                    identity=item.identity,
+                    article_id=_article_id(articles[item.key]),
+                )
+                for item in unseen.values()
+            )
+            return [r.id for r in new_rows if r.alertable]
 
     @staticmethod
-    def _new_article(s: Session, feed_id: int, item: NewEntry, alertable: bool) -> ArticleRow:
+    def _seen_identities(s: Session, feed_id: int, identities: Sequence[str]) -> set[str]:
+        seen: set[str] = set()
+        for chunk in _chunks(identities):
+            seen.update(
+                s.scalars(
+                    select(FeedEntryRow.identity).where(
+                        FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
+                    )
+                )
+            )
+        return seen
+
+    @staticmethod
+    def _article_ids(s: Session, keys: Sequence[str]) -> dict[str, int | ArticleRow]:
+        found: dict[str, int | ArticleRow] = {}
+        for chunk in _chunks(keys):
+            rows = s.execute(select(ArticleRow.key, ArticleRow.id).where(ArticleRow.key.in_(chunk)))
+            found.update((key, article_id) for key, article_id in rows)
+        return found
+
+    @staticmethod
+    def _article_row(feed_id: int, item: NewEntry, alertable: bool) -> ArticleRow:
         e = item.entry
-        row = ArticleRow(
+        return ArticleRow(
             key=item.key,
             feed_id=feed_id,
             title=e.title,
@@ -371,9 +464,6 @@ class Store:
             analysed_at=None if alertable else utcnow(),
             matched=None,
         )
-        s.add(row)
-        s.flush()
-        return row
 
     def count_feed_entries(self, feed_id: int) -> int:
         with self._tx() as s:
@@ -394,11 +484,21 @@ class Store:
         with self._tx() as s:
             query = (
                 select(ArticleRow.id)
-                .where(ArticleRow.alertable.is_(True), ArticleRow.analysed_at.is_(None))
+                .where(
+                    ArticleRow.alertable.is_(True),
+                    ArticleRow.analysed_at.is_(None),
+                    ArticleRow.analysis_failures < MAX_ANALYSIS_FAILURES,
+                )
                 .order_by(ArticleRow.id)
                 .limit(limit)
             )
             return list(s.scalars(query))
+
+    def count_analysis_failure(self, article_id: int) -> None:
+        """An article whose analysis keeps crashing is retried a few times, then left (logged)."""
+        with self._tx() as s:
+            s.execute(update(ArticleRow).where(ArticleRow.id == article_id)
+                      .values(analysis_failures=ArticleRow.analysis_failures + 1))
 
     def mark_not_matched(self, article_id: int) -> None:
         with self._tx() as s:
@@ -415,6 +515,17 @@ class Store:
     ) -> int:
         """Write the alert, its claims and one outbox row per destination in one transaction,
         before anything is sent: a crash after this re-delivers, never loses."""
+        try:
+            return self._create_alert(article_id, source, analysis, destinations)
+        except IntegrityError:  # another worker alerted on this article a moment ago
+            with self._tx() as s:
+                existing = s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
+            if existing is None:
+                raise
+            return existing
+
+    def _create_alert(self, article_id: int, source: str, analysis: Analysis,
+                      destinations: Sequence[str]) -> int:
         with self._tx() as s:
             existing = s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
             if existing is not None:
@@ -507,16 +618,34 @@ class Store:
             verdict.note,
         )
 
-    def due_deliveries(self, now: datetime, limit: int = 100) -> list[Delivery]:
+    def claim_due_deliveries(
+        self, now: datetime, platforms: Sequence[str], in_flight_until: datetime, limit: int = 100
+    ) -> list[Delivery]:
+        """Take due deliveries for the connected ``platforms``, pushing their next attempt past
+        the in-flight window in the same statement, so no other pass or worker sends them too."""
+        due = (
+            select(DeliveryRow.id)
+            .where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now,
+                   _on_platforms(DeliveryRow.destination, platforms))
+            .order_by(DeliveryRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(DeliveryRow)
+            .where(DeliveryRow.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=in_flight_until)
+            .returning(DeliveryRow)
+            .execution_options(synchronize_session=False)
+        )
         with self._tx() as s:
-            query = (
-                select(DeliveryRow)
-                .where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now)
-                .order_by(DeliveryRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
-            return [_delivery(r) for r in s.scalars(query)]
+            return sorted((_delivery(r) for r in s.scalars(claim)), key=lambda d: d.id)
+
+    def pending_deliveries(self) -> list[Delivery]:
+        with self._tx() as s:
+            rows = s.scalars(select(DeliveryRow).where(DeliveryRow.state == "pending")
+                             .order_by(DeliveryRow.id))
+            return [_delivery(r) for r in rows]
 
     def begin_delivery_attempt(self, delivery_id: int, attempt: int, retry_at: datetime) -> None:
         """Count the attempt BEFORE sending: if the process dies mid-send, the next attempt
@@ -571,21 +700,26 @@ class Store:
             )
             return [_delivery(r) for r in rows]
 
-    def deliveries_needing_update(self, limit: int = 100) -> list[Delivery]:
+    def deliveries_needing_update(
+        self, platforms: Sequence[str], *, alert_id: int | None = None, limit: int = 100
+    ) -> list[Delivery]:
         with self._tx() as s:
-            rows = s.scalars(
-                select(DeliveryRow)
-                .where(DeliveryRow.needs_update.is_(True), DeliveryRow.state == "sent")
-                .order_by(DeliveryRow.id)
-                .limit(limit)
+            query = select(DeliveryRow).where(
+                DeliveryRow.needs_update.is_(True),
+                DeliveryRow.state == "sent",
+                _on_platforms(DeliveryRow.destination, platforms),
             )
+            if alert_id is not None:
+                query = query.where(DeliveryRow.alert_id == alert_id)
+            rows = s.scalars(query.order_by(DeliveryRow.id).limit(limit))
             return [_delivery(r) for r in rows]
 
-    def mark_updated(self, delivery_id: int) -> None:
+    def mark_updated(self, delivery_id: int, revision: int) -> None:
+        """Clear the edit flag only if no verdict arrived since ``revision`` was rendered."""
         with self._tx() as s:
-            s.execute(
-                update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(needs_update=False)
-            )
+            s.execute(update(DeliveryRow)
+                      .where(DeliveryRow.id == delivery_id, DeliveryRow.revision == revision)
+                      .values(needs_update=False))
 
     def alert_for_message(self, destination: str, message_id: str) -> int | None:
         """The alert whose posted message (or its thread) has this id at this destination."""
@@ -642,7 +776,7 @@ class Store:
             s.execute(
                 update(DeliveryRow)
                 .where(DeliveryRow.alert_id == alert_id)
-                .values(needs_update=True)
+                .values(needs_update=True, revision=DeliveryRow.revision + 1)
             )
 
     def verdict_history(self, alert_id: int) -> list[tuple[int, str, str, datetime]]:
@@ -695,15 +829,27 @@ class Store:
                 )
             )
 
-    def due_notices(self, now: datetime, limit: int = 50) -> list[Notice]:
+    def claim_due_notices(
+        self, now: datetime, platforms: Sequence[str], in_flight_until: datetime, limit: int = 50
+    ) -> list[Notice]:
+        """Like `claim_due_deliveries`, for operational notices."""
+        due = (
+            select(NoticeRow.id)
+            .where(NoticeRow.state == "pending", NoticeRow.next_attempt_at <= now,
+                   _on_platforms(NoticeRow.destination, platforms))
+            .order_by(NoticeRow.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(NoticeRow)
+            .where(NoticeRow.id.in_(due.scalar_subquery()))
+            .values(next_attempt_at=in_flight_until)
+            .returning(NoticeRow)
+            .execution_options(synchronize_session=False)
+        )
         with self._tx() as s:
-            rows = s.scalars(
-                select(NoticeRow)
-                .where(NoticeRow.state == "pending", NoticeRow.next_attempt_at <= now)
-                .order_by(NoticeRow.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            )
+            rows = sorted(s.scalars(claim), key=lambda r: r.id)
             return [Notice(r.id, r.destination, r.text, r.attempts) for r in rows]
 
     def mark_notice(
@@ -762,11 +908,10 @@ class Store:
             ]
 
     def upsert_entity(self, entity: Entity, added_by: str) -> bool:
-        """Add or re-activate a watched entity (merging aliases); True when it was new."""
+        """Add or re-activate a watched entity (merging aliases); True when it was new. A name
+        that is already an entity's name or alias (any case, any script's casing) is that one."""
         with self._tx() as s:
-            row = s.scalar(
-                select(WatchEntityRow).where(func.lower(WatchEntityRow.name) == entity.name.lower())
-            )
+            row = self._entity_named(s, entity.name)
             if row is None:
                 s.add(
                     WatchEntityRow(
@@ -784,6 +929,16 @@ class Store:
             row.channels = list(dict.fromkeys([*(row.channels or []), *entity.channels]))
             row.removed_at = None
             return was_removed
+
+    @staticmethod
+    def _entity_named(s: Session, name: str) -> WatchEntityRow | None:
+        folded = name.casefold()
+        rows = list(s.scalars(select(WatchEntityRow).order_by(WatchEntityRow.removed_at.is_not(None),
+                                                               WatchEntityRow.id)))
+        for row in rows:
+            if row.name.casefold() == folded or folded in {a.casefold() for a in row.aliases}:
+                return row
+        return None
 
     def remove_entity(self, name: str) -> str | None:
         """Remove by name or alias (case-insensitive); returns the removed entity's name."""

@@ -64,6 +64,8 @@ class FeedRow(Base):
     name: Mapped[str | None] = mapped_column(String(300))
     label: Mapped[str | None] = mapped_column(String(100))
     interval_s: Mapped[int] = mapped_column(Integer)
+    # "active", "disabled" (after repeated failures) or "removed" (a tombstone, so that the
+    # config does not bring back a feed a user removed)
     state: Mapped[str] = mapped_column(String(20), default="active", index=True)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     etag: Mapped[str | None] = mapped_column(String(500))
@@ -96,6 +98,7 @@ class ArticleRow(Base):
     author: Mapped[str | None] = mapped_column(String(300))
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     alertable: Mapped[bool] = mapped_column(Boolean, default=False)
+    analysis_failures: Mapped[int] = mapped_column(Integer, default=0)
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     matched: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -196,6 +199,8 @@ class DeliveryRow(Base):
     message_id: Mapped[str | None] = mapped_column(String(200), index=True)
     thread_id: Mapped[str | None] = mapped_column(String(200))
     needs_update: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # Bumped with every verdict; an edit clears needs_update only if it rendered this revision.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

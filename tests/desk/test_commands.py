@@ -11,6 +11,7 @@ import pytest
 from bot.app import Watchdesk
 from bot.chat.console import ConsoleSink
 from bot.desk.commands import Actor
+from bot.errors import UserError
 from bot.models import Verdict
 from tests.factories import build_app, stored_alert
 from tests.loopback import LoopbackServer
@@ -128,14 +129,8 @@ def test_all_true_and_open_claims(app: Watchdesk) -> None:
     app.desk.handle_thread_reply(MEMBER, "console", f"console-{first}", "all true")
     text = app.desk.claims_open(MEMBER).text
     assert f"alert #{first} " not in text and "claim 1" in text
-    with pytest.raises(Exception, match="no claim 9"):
-        app.desk._record(
-            MEMBER,
-            first,
-            __import__("bot.desk.verdicts", fromlist=["x"]).VerdictRequest(
-                (9,), Verdict.TRUE, None, None
-            ),
-        )
+    with pytest.raises(UserError, match="no claim 9"):
+        app.desk.record_verdict(MEMBER, first, [9], Verdict.TRUE)
 
 
 def test_end_to_end_feed_to_console_alert(database_url: str, tmp_path: Path) -> None:

@@ -132,15 +132,77 @@ def test_crash_before_post_redelivers_on_restart(store: Store, tmp_path: Path) -
     assert report.sent == 1 and posted(journal) == [alert_id]
 
 
+class OtherPlatform(ConsoleSink):
+    platform = "slack"
+
+
 def test_unconnected_platform_waits_instead_of_losing_the_alert(
     store: Store, tmp_path: Path
 ) -> None:
+    journal = tmp_path / "journal.jsonl"
     alert_id = stored_alert(store, destinations=("slack:C0123",))
-    clock = Clock()
-    outbox = Outbox(store, {"console": ConsoleSink(io.StringIO())}, clock=clock)
-    assert outbox.deliver_due().retrying == 1
+    outbox = Outbox(store, {"console": ConsoleSink(io.StringIO())})
+    report = outbox.deliver_due()
+    assert (report.sent, report.retrying, report.failed) == (0, 0, 0)
     [delivery] = store.deliveries_for_alert(alert_id)
-    assert delivery.state == "pending" and delivery.attempts == 1
+    assert delivery.state == "pending" and delivery.attempts == 0
+    # a worker connected to that platform (or this one, once its token is set) delivers it
+    outbox.register(OtherPlatform(io.StringIO(), journal))
+    assert outbox.deliver_due().sent == 1 and posted(journal) == [alert_id]
+
+
+def test_concurrent_passes_never_post_twice(store: Store, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    journal = tmp_path / "journal.jsonl"
+
+    class SlowPlatform(ConsoleSink):
+        def post_alert(self, alert: AlertView, channel: str) -> MessageRef:
+            time.sleep(0.02)  # like Slack's one-message-per-second pacing, only shorter
+            return super().post_alert(alert, channel)
+
+    ids = [stored_alert(store, n) for n in range(1, 9)]
+    sink = SlowPlatform(io.StringIO(), journal)
+    passes = [
+        threading.Thread(target=Outbox(store, {"console": sink}).deliver_due) for _ in range(3)
+    ]
+    for t in passes:
+        t.start()
+    for t in passes:
+        t.join()
+    assert sorted(posted(journal)) == ids
+
+
+def test_a_stale_edit_never_clears_a_newer_verdict(store: Store) -> None:
+    alert_id = stored_alert(store)
+    outbox = Outbox(store, {"console": ConsoleSink(io.StringIO())})
+    outbox.deliver_due()
+    store.record_verdicts(
+        alert_id,
+        [1],
+        Verdict.FALSE,
+        platform="slack",
+        user_id="U1",
+        user_name="Ann",
+        source_url=None,
+        note=None,
+    )
+    [stale] = store.deliveries_needing_update(("console",))
+    store.record_verdicts(
+        alert_id,
+        [1],
+        Verdict.TRUE,
+        platform="slack",
+        user_id="U2",
+        user_name="Bo",
+        source_url=None,
+        note=None,
+    )
+    store.mark_updated(stale.id, stale.revision)  # the slow render of the first verdict lands
+    assert store.deliveries_needing_update(("console",)) != []
+    assert outbox.push_updates(alert_id) == 1
+    assert store.deliveries_needing_update(("console",)) == []
 
 
 def test_verdicts_push_an_update_to_every_posted_copy(store: Store, tmp_path: Path) -> None:
@@ -169,7 +231,8 @@ def test_notices_are_delivered_through_the_outbox(store: Store) -> None:
     store.add_notice("console", "Feed disabled: https://dead.example/")
     Outbox(store, {"console": ConsoleSink(out)}).deliver_due()
     assert "NOTICE: Feed disabled" in out.getvalue()
-    assert store.due_notices(datetime.now(UTC) + timedelta(days=1)) == []
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert store.claim_due_notices(later, ("console",), later) == []
 
 
 class DeletedMessages(ConsoleSink):
@@ -194,4 +257,4 @@ def test_update_of_a_deleted_message_is_not_retried_forever(store: Store) -> Non
         note=None,
     )
     assert outbox.push_updates(alert_id) == 0
-    assert store.deliveries_needing_update() == []
+    assert store.deliveries_needing_update(("console",)) == []

@@ -175,7 +175,7 @@ def test_failing_feed_backs_off_exponentially_then_is_disabled_with_a_notice(
     assert waits[:2] == [600, 1200]
     assert report.results[0].outcome == "disabled"
     assert store.get_feed(url).state == "disabled"  # type: ignore[union-attr]
-    [notice] = store.due_notices(clock.now)
+    [notice] = store.claim_due_notices(clock.now, ("console",), clock.now)
     assert "disabled after 3 consecutive failures" in notice.text and url in notice.text
     assert notice.destination == "console"
     clock.after(86400)

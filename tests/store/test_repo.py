@@ -134,7 +134,8 @@ def test_verdict_history_kept_latest_wins_and_flags_update(store: Store) -> None
         "numbers from 2021",
     )
     assert [v[1] for v in store.verdict_history(alert_id)] == ["false", "misleading"]
-    assert [d.id for d in store.deliveries_needing_update()] == [delivery.id]
+    assert [d.id for d in store.deliveries_needing_update(("console",))] == [delivery.id]
+    assert store.deliveries_needing_update(("slack",)) == []
     assert store.alert_for_message("console", "m1") == alert_id
 
 
@@ -163,3 +164,44 @@ def test_watchlist_seed_respects_user_removals(store: Store) -> None:
     assert store.upsert_entity(Entity("belarus", ("Belarusian",)), added_by="slack:U1")
     [belarus] = [e for e in store.active_entities() if e.name == "Belarus"]
     assert belarus.aliases == ("Беларусь", "Belarusian")
+
+
+def test_removed_feeds_stay_removed_and_can_be_added_back(store: Store) -> None:
+    url = "https://belta.example/rss"
+    store.seed_feeds([(url, "BelTA", "state media", 600, ())])
+    feed = store.get_feed(url)
+    assert feed is not None
+    store.store_entries(feed.id, [NewEntry("guid:1", "link:1", entry(1))], alertable_limit=0)
+    assert store.remove_feed(url)
+    assert store.get_feed(url) is None and store.list_feeds() == []
+    assert store.seed_feeds([(url, "BelTA", "state media", 600, ())]) == 0
+    assert store.list_feeds() == []
+    back = store.add_feed(url, interval_s=900, name="BelTA again", now=NOW)
+    assert back.state == "active" and back.interval_s == 900
+    # its history came back with it: the old entry is still known, so it never re-alerts
+    assert (
+        store.store_entries(back.id, [NewEntry("guid:1", "link:1", entry(1))], alertable_limit=None)
+        == []
+    )
+
+
+def test_watch_add_finds_existing_entity_by_alias_and_unicode_case(store: Store) -> None:
+    store.seed_watchlist([Entity("Lukashenko", ("Лукашенко",))])
+    assert not store.upsert_entity(Entity("лукашенко"), added_by="slack:U1")
+    assert not store.upsert_entity(Entity("LUKASHENKO", ("Lukashenka",)), added_by="slack:U1")
+    assert store.upsert_entity(Entity("Хренин"), added_by="slack:U1")
+    assert not store.upsert_entity(Entity("хренин"), added_by="slack:U1")
+    names = [e.name for e in store.active_entities()]
+    assert names == ["Lukashenko", "Хренин"]
+    assert store.active_entities()[0].aliases == ("Лукашенко", "Lukashenka")
+
+
+def test_a_failing_article_is_retried_then_left(store: Store) -> None:
+    feed = store.add_feed("https://a.example/feed", interval_s=600, now=NOW)
+    [article_id] = store.store_entries(
+        feed.id, [NewEntry("guid:1", "link:1", entry(1))], alertable_limit=None
+    )
+    for _ in range(3):
+        assert store.articles_awaiting_analysis() == [article_id]
+        store.count_analysis_failure(article_id)
+    assert store.articles_awaiting_analysis() == []

@@ -154,7 +154,7 @@ def test_feeds_add_list_autocomplete_remove(
     fake = world.fake
     url = feeds_site.url("/rss.xml")
     added = run(world, fake.carol, "feeds add", url=url)["content"]
-    assert added.startswith(f"Added Minsk Daily ({url}): 1 item(s)")
+    assert added.startswith(f"Added Minsk Daily ({url}), polled every 10 min: the 1 item(s)")
     assert url in run(world, fake.bob, "feeds list")["content"]
     token = fake.autocomplete(
         fake.carol, fake.alerts_channel, "feeds remove", focused="url", url="127.0.0.1"

@@ -99,8 +99,9 @@ def test_429_is_honoured_then_delivered_once(world: SlackWorld) -> None:
     before = utcnow()
     report = world.watchdesk.run_outbox_once()
     assert report.retrying == 1 and world.fake.top_level(DESK) == []
-    assert world.watchdesk.store.due_deliveries(before + timedelta(seconds=6)) == []
-    assert len(world.watchdesk.store.due_deliveries(before + timedelta(seconds=8))) == 1
+    store, at6, at8 = world.watchdesk.store, before + timedelta(seconds=6), before + timedelta(seconds=8)
+    assert store.claim_due_deliveries(at6, ("slack",), at6) == []
+    assert len(store.claim_due_deliveries(at8, ("slack",), at8)) == 1
     # The sink's pacer also holds the channel for those 7 s; the test skips the real wait.
     assert world.sink.pacer._next[DESK] >= world.sink.pacer._clock() + 6
     world.sink.pacer = ChannelPacer(interval=0.0)

@@ -87,6 +87,7 @@ def upgrade() -> None:
         sa.Column("author", sa.String(length=300), nullable=True),
         sa.Column("published", UTCDateTime(), nullable=True),
         sa.Column("alertable", sa.Boolean(), nullable=False),
+        sa.Column("analysis_failures", sa.Integer(), nullable=False),
         sa.Column("analysed_at", UTCDateTime(), nullable=True),
         sa.Column("matched", sa.Boolean(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
@@ -176,6 +177,7 @@ def upgrade() -> None:
         sa.Column("message_id", sa.String(length=200), nullable=True),
         sa.Column("thread_id", sa.String(length=200), nullable=True),
         sa.Column("needs_update", sa.Boolean(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("sent_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
