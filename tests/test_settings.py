@@ -1,0 +1,324 @@
+"""Tests for `bot.settings`: the shipped config loads, and every kind of mistake fails at start
+naming the file, the key and what to write instead."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.errors import ConfigError
+from bot.settings import (
+    DEFAULT_CONFIG,
+    load_settings,
+    parse_duration,
+    parse_size,
+    settings_from_mapping,
+)
+
+ENV_PREFIXES = ("SLACK_", "DISCORD_", "WATCHDESK_")
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The developer's own tokens or DATABASE_URL must not change what these tests see."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith(ENV_PREFIXES) or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+
+
+def write(tmp_path: Path, text: str, name: str = "desk.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def config_error(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> str:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, env=env or {})
+    return str(caught.value)
+
+
+# ---------------------------------------------------------------------------- the shipped file
+
+
+def test_shipped_config_loads_with_the_desks_watchlist_and_feeds() -> None:
+    settings = load_settings(DEFAULT_CONFIG, env={})
+    assert [e.name for e in settings.watchlist] == ["Belarus", "Lukashenko", "Zapad"]
+    lukashenko = settings.watchlist[1]
+    assert {"Лукашенко", "Lukashenka", "Аляксандр Лукашэнка"} <= set(lukashenko.aliases)
+    assert "Запад-2025" in settings.watchlist[2].aliases
+    by_name = {f.name: f for f in settings.feeds}
+    assert by_name["BelTA"].label == "state media"
+    assert by_name["Google News: Belarus military"].interval_s == 30 * 60
+    assert by_name["RFE/RL"].interval_s is None  # the [poll] interval applies
+    assert settings.poll.interval_s == 600 and settings.poll.max_backoff_s == 6 * 3600
+    assert settings.fetch.max_bytes == 5 * 1024 * 1024 and settings.fetch.timeout_s == 20
+    assert settings.fetch.allow_private_hosts == ()
+    assert settings.default_channels == ("console",)
+    assert settings.database_url == "sqlite:///watchdesk.db"
+    assert not settings.slack.enabled and not settings.discord.enabled
+    assert settings.source == str(DEFAULT_CONFIG)
+
+
+def test_an_empty_file_means_the_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), env={})
+    assert settings.watchlist == () and settings.feeds == ()
+    assert settings.poll.interval_s == 600 and settings.analysis.claims_threshold == 0.5
+
+
+# ---------------------------------------------------------------------------- values
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("30s", 30), ("10m", 600), ("2h", 7200), ("1d", 86400), ("1.5h", 5400), ("250ms", 0.25)]
+    + [(" 10 m ", 600), ("45", 45), (45, 45), (2.5, 2.5)],
+)
+def test_durations(value: object, seconds: float) -> None:
+    assert parse_duration(value, "[poll] interval") == seconds
+
+
+@pytest.mark.parametrize(
+    "value", ["10 minutes", "soon", "", "-5s", "1w", True, -5, math.inf, math.nan]
+)
+def test_what_is_not_a_duration_says_how_to_write_one(value: object) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_duration(value, "x.toml: [poll] interval")
+    assert str(caught.value).startswith("x.toml: [poll] interval: ")
+    assert "is not a duration; write e.g. 30s, 10m, 2h or 1d" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "size"), [("5MB", 5 * 1024**2), ("500kb", 500 * 1024), ("2 GB", 2 * 1024**3)]
+)
+def test_sizes(value: str, size: int) -> None:
+    assert parse_size(value, "max_bytes") == size
+
+
+def test_what_is_not_a_size_says_how_to_write_one() -> None:
+    with pytest.raises(ConfigError, match=r"max_bytes: 'lots' is not a size; write e.g. 500KB"):
+        parse_size("lots", "max_bytes")
+
+
+# ---------------------------------------------------------------------------- mistakes
+
+
+BAD_CONFIGS = {
+    "bad duration": (
+        '[poll]\ninterval = "10 minutes"\n',
+        ["[poll] interval: '10 minutes' is not a duration; write e.g. 30s, 10m"],
+    ),
+    "infinite duration": ("[poll]\nmax_backoff = inf\n", ["[poll] max_backoff: inf is not"]),
+    "too frequent": ('[poll]\ninterval = "5s"\n', ["[poll] interval: must be at least 30s"]),
+    "unknown key": (
+        '[poll]\nintreval = "10m"\n',
+        ["unknown key(s) intreval in [poll]", "check the spelling"],
+    ),
+    "unknown table": ("[analysys]\nmin_salience = 0.3\n", ["unknown top-level key(s) analysys"]),
+    "table is a value": ("poll = 5\n", ["[poll] must be a table"]),
+    "string for a number": (
+        '[poll]\nconcurrency = "64"\n',
+        ["[poll] concurrency must be a whole number, got '64'"],
+    ),
+    "string for a boolean": (
+        '[analysis]\nfetch_full_text = "yes"\n',
+        ["[analysis] fetch_full_text must be true or false, got 'yes'"],
+    ),
+    "number for a string": ("[analysis]\nspacy_model = 3\n", ["spacy_model must be a string"]),
+    "out of range": ("[analysis]\nclaims_threshold = 1.5\n", ["claims_threshold", "0 and 1"]),
+    "summary too long": ("[analysis]\nsummary_sentences = 9\n", ["summary_sentences: must be"]),
+    "summary budget too small": (
+        "[analysis]\nsummary_max_chars = 5\n",
+        ["[analysis] summary_max_chars: must be at least 100"],
+    ),
+    "no fetch deadline": ('[fetch]\ntimeout = "0s"\n', ["[fetch] timeout: must be more than 0s"]),
+    "bad destination": (
+        'default_channels = ["#general"]\n',
+        ["default_channels: '#general' is not a destination", 'use "console", "slack:<channel'],
+    ),
+    "bad destination of an entity": (
+        '[[watch]]\nname = "Belarus"\nchannels = ["slack:general"]\n',
+        ["[watch #1] channels: 'slack:general' is not a destination"],
+    ),
+    "duplicate watch names": (
+        '[[watch]]\nname = "Belarus"\n[[watch]]\nname = "Lukashenko"\n'
+        '[[watch]]\nname = "belarus"\naliases = ["Беларусь"]\n',
+        ["[watch #3] name: 'belarus' is already the name of [watch #1]", "unique"],
+    ),
+    "watch without a name": ('[[watch]]\naliases = ["Minsk"]\n', ["[watch #1] name: every"]),
+    "watch as strings": ('watch = ["Belarus"]\n', ["[watch #1] must be a table ([[watch]]"]),
+    "feed as strings": (
+        'feeds = ["https://www.belta.by/rss"]\n',
+        ["[feeds #1] must be a table ([[feeds]] with url = "],
+    ),
+    "feed url not http": ('[[feeds]]\nurl = "ftp://x.org/rss"\n', ["[feeds #1] url: each feed"]),
+    "feed polled too often": (
+        '[[feeds]]\nurl = "https://www.belta.by/rss"\ninterval = "10s"\n',
+        ["[feeds #1] interval: must be at least 30s"],
+    ),
+    "quoted guild ids": (
+        '[discord]\nguilds = ["123456789012345678"]\n',
+        ["[discord] guilds: guild ids are numbers (no quotes)"],
+    ),
+    "bad slack mode": ('[slack]\nmode = "websocket"\n', ['[slack] mode: must be "socket" or']),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_CONFIGS))
+def test_a_bad_config_names_the_file_the_key_and_the_fix(tmp_path: Path, case: str) -> None:
+    text, expected = BAD_CONFIGS[case]
+    message = config_error(tmp_path, text)
+    assert message.startswith(str(tmp_path / "desk.toml") + ": "), message
+    for part in expected:
+        assert part in message, message
+
+
+def test_a_missing_file_says_how_to_point_at_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(tmp_path / "nope.toml", env={})
+    assert f"config file {tmp_path / 'nope.toml'} does not exist" in str(caught.value)
+    assert "--config FILE or set WATCHDESK_CONFIG" in str(caught.value)
+
+
+def test_invalid_toml_gives_the_line(tmp_path: Path) -> None:
+    message = config_error(tmp_path, '[poll]\ninterval = "10m\nconcurrency = 4\n')
+    assert "desk.toml: not valid TOML" in message and "line 2" in message
+
+
+def test_a_directory_is_not_a_config_file(tmp_path: Path) -> None:
+    (tmp_path / "conf.toml").mkdir()
+    with pytest.raises(ConfigError, match="conf.toml: cannot be read"):
+        load_settings(tmp_path / "conf.toml", env={})
+
+
+# ---------------------------------------------------------------------------- environment
+
+
+def test_slack_bot_token_without_app_token_says_what_is_missing(tmp_path: Path) -> None:
+    message = config_error(tmp_path, "", env={"SLACK_BOT_TOKEN": "xoxb-1-2-abc"})
+    assert "SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not" in message
+    assert "xapp-" in message and 'mode = "http"' in message
+
+
+def test_slack_http_mode_needs_the_signing_secret(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path, '[slack]\nmode = "http"\n', env={"SLACK_BOT_TOKEN": "xoxb-1-2-abc"}
+    )
+    assert "SLACK_SIGNING_SECRET" in message
+    settings = load_settings(
+        tmp_path / "desk.toml",
+        env={"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_SIGNING_SECRET": "s3cret"},
+    )
+    assert settings.slack.enabled and settings.slack.mode == "http"
+
+
+def test_slack_socket_mode_with_both_tokens(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1-2-abc", "SLACK_APP_TOKEN": "xapp-1-A1-2-def"}
+    settings = load_settings(write(tmp_path, ""), env=env)
+    assert settings.slack.enabled and settings.slack.app_token == "xapp-1-A1-2-def"
+    assert settings.slack.mode == "socket"
+
+
+def test_environment_overrides_keys_the_file_also_sets(tmp_path: Path) -> None:
+    """The shipped file sets [slack] http_host and http_port; setting their environment
+    variables too must not turn them into "unknown keys"."""
+    env = {
+        "SLACK_HTTP_PORT": "3100",
+        "SLACK_HTTP_HOST": "0.0.0.0",
+        "SLACK_API_URL": "https://slack-gov.com/api/",
+        "DISCORD_API_URL": "http://127.0.0.1:9/api",
+    }
+    path = write(
+        tmp_path,
+        '[slack]\nhttp_host = "127.0.0.1"\nhttp_port = 3000\napi_url = "https://slack.com/api/"\n'
+        '[discord]\napi_url = "https://discord.com/api"\n',
+    )
+    settings = load_settings(path, env=env)
+    assert settings.slack.http_port == 3100 and settings.slack.http_host == "0.0.0.0"
+    assert settings.slack.api_url == "https://slack-gov.com/api/"
+    assert settings.discord.api_url == "http://127.0.0.1:9/api"
+    shipped = load_settings(DEFAULT_CONFIG, env=env)
+    assert shipped.slack.http_port == 3100
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"SLACK_HTTP_PORT": "web"}, "SLACK_HTTP_PORT must be a port number, got 'web'"),
+        ({"SLACK_HTTP_PORT": "70000"}, "SLACK_HTTP_PORT: 70000 is not a port number"),
+        ({"SLACK_MODE": "websocket"}, 'SLACK_MODE must be "socket" or "http"'),
+    ],
+)
+def test_bad_slack_environment_is_named(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    assert expected in config_error(tmp_path, "", env=env)
+
+
+def test_watchdesk_config_picks_the_file_and_an_explicit_path_wins(tmp_path: Path) -> None:
+    env_file = write(tmp_path, '[[watch]]\nname = "Belavia"\n', "env.toml")
+    cli_file = write(tmp_path, '[[watch]]\nname = "Khrenin"\n', "cli.toml")
+    env = {"WATCHDESK_CONFIG": str(env_file)}
+    assert [e.name for e in load_settings(None, env=env).watchlist] == ["Belavia"]
+    assert [e.name for e in load_settings(cli_file, env=env).watchlist] == ["Khrenin"]
+
+
+def test_database_url_from_the_environment_wins(tmp_path: Path) -> None:
+    path = write(tmp_path, f'database_url = "sqlite:///{tmp_path / "file.db"}"\n')
+    assert load_settings(path, env={}).database_url.endswith("file.db")
+    other = f"sqlite:///{tmp_path / 'env.db'}"
+    assert load_settings(path, env={"DATABASE_URL": other}).database_url == other
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgres://wd:pw@db.internal:5432/watchdesk",
+        "postgresql://wd:pw@db.internal:5432/watchdesk",
+    ],
+)
+def test_paas_postgres_urls_use_the_installed_driver(given: str) -> None:
+    settings = settings_from_mapping({}, {"DATABASE_URL": given}, "<test>")
+    assert settings.database_url == "postgresql+psycopg://wd:pw@db.internal:5432/watchdesk"
+
+
+def test_console_journal_from_file_or_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, 'console_journal = "~/alerts.jsonl"\n')
+    assert load_settings(path, env={}).console_journal == Path("~/alerts.jsonl").expanduser()
+    journal = tmp_path / "j.jsonl"
+    env = {"WATCHDESK_CONSOLE_JOURNAL": str(journal)}
+    assert load_settings(path, env=env).console_journal == journal
+
+
+# ---------------------------------------------------------------------------- at start
+
+
+def test_the_cli_stops_at_start_with_the_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(tmp_path, '[poll]\ninterval = "10 minutes"\n')
+    article = tmp_path / "a.txt"
+    article.write_text("Lukashenko visits Moscow\nHe met Putin.", encoding="utf-8")
+    assert main(["--config", str(path), "check", str(article)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.strip() == (
+        f"watchdesk: {path}: [poll] interval: '10 minutes' is not a duration; "
+        "write e.g. 30s, 10m, 2h or 1d"
+    )
+
+
+def test_the_cli_stops_at_start_when_slack_is_half_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    path = write(tmp_path, f'database_url = "sqlite:///{tmp_path / "wd.db"}"\n')
+    assert main(["--config", str(path), "watch", "list"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("watchdesk: SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not")
+    assert "Traceback" not in err
+    assert not (tmp_path / "wd.db").exists()  # nothing was touched before the check
