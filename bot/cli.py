@@ -31,6 +31,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stream.reconfigure(encoding="utf-8", errors="replace")
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.config = getattr(args, "config", None)  # SUPPRESS-ed: absent unless given somewhere
+    args.verbose = getattr(args, "verbose", False)
     configure_logging(args)
     if not hasattr(args, "handler"):
         parser.print_help()
@@ -58,22 +60,41 @@ def configure_logging(args: argparse.Namespace) -> None:
             logging.getLogger(name).setLevel(logging.WARNING)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="watchdesk", description=__doc__)
-    parser.add_argument(
-        "--config", help="config file (default: WATCHDESK_CONFIG or config/watchdesk.toml)"
+def _common_options() -> argparse.ArgumentParser:
+    """--config and -v, accepted before or after any subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        help="config file (default: WATCHDESK_CONFIG or config/watchdesk.toml)",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+    )
+    return common
+
+
+COMMON = _common_options()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="watchdesk", description=__doc__, parents=[COMMON])
     sub = parser.add_subparsers(metavar="COMMAND")
 
-    run = sub.add_parser("run", help="the long-running worker: poll, alert, serve chat")
+    run = sub.add_parser(
+        "run", parents=[COMMON], help="the long-running worker: poll, alert, serve chat"
+    )
     run.add_argument("--once", action="store_true", help="run one poll cycle and exit")
     run.set_defaults(handler=cmd_run)
 
-    demo = sub.add_parser("demo", help="a self-contained demo on loopback feeds, no tokens needed")
+    demo = sub.add_parser(
+        "demo", parents=[COMMON], help="a self-contained demo on loopback feeds, no tokens needed"
+    )
     demo.set_defaults(handler=cmd_demo, log_level=logging.WARNING)
 
-    check = sub.add_parser("check", help="analyse text/HTML files against the watchlist")
+    check = sub.add_parser(
+        "check", parents=[COMMON], help="analyse text/HTML files against the watchlist"
+    )
     check.add_argument("paths", nargs="*", type=Path)
     check.add_argument("--json", action="store_true", help="one JSON document for all files")
     check.add_argument(
@@ -83,12 +104,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(handler=cmd_check, log_level=logging.WARNING)
 
-    claims = sub.add_parser("claims", help="check-worthiness tools")
+    claims = sub.add_parser("claims", parents=[COMMON], help="check-worthiness tools")
     claims_sub = claims.add_subparsers(metavar="ACTION", dest="action", required=True)
-    score = claims_sub.add_parser("score", help="one sentence per stdin line → SCORE<TAB>FLAG")
+    score = claims_sub.add_parser(
+        "score", parents=[COMMON], help="one sentence per stdin line → SCORE<TAB>FLAG"
+    )
     score.set_defaults(handler=cmd_claims_score, log_level=logging.WARNING)
 
-    summ = sub.add_parser("summarise", aliases=["summarize"], help="summarise JSON lines")
+    summ = sub.add_parser(
+        "summarise", parents=[COMMON], aliases=["summarize"], help="summarise JSON lines"
+    )
     summ.add_argument(
         "--jsonl",
         action="store_true",
@@ -99,41 +124,47 @@ def build_parser() -> argparse.ArgumentParser:
     summ.set_defaults(handler=cmd_summarise, log_level=logging.WARNING)
 
     _feeds_parser(sub)
-    watch = sub.add_parser("watch", help="manage the watchlist: add|remove|list|test …")
+    watch = sub.add_parser(
+        "watch", parents=[COMMON], help="manage the watchlist: add|remove|list|test …"
+    )
     watch.add_argument("words", nargs=argparse.REMAINDER)
     watch.set_defaults(handler=cmd_watch, log_level=logging.WARNING)
 
-    dbp = sub.add_parser("db", help="database tools")
+    dbp = sub.add_parser("db", parents=[COMMON], help="database tools")
     db_sub = dbp.add_subparsers(metavar="ACTION", dest="action", required=True)
-    up = db_sub.add_parser("upgrade", help="apply schema migrations (Alembic)")
+    up = db_sub.add_parser("upgrade", parents=[COMMON], help="apply schema migrations (Alembic)")
     up.set_defaults(handler=cmd_db_upgrade)
 
-    doctor = sub.add_parser("doctor", help="check config, database, spaCy model and chat tokens")
+    doctor = sub.add_parser(
+        "doctor", parents=[COMMON], help="check config, database, spaCy model and chat tokens"
+    )
     doctor.set_defaults(handler=cmd_doctor)
     return parser
 
 
 def _feeds_parser(sub: Any) -> None:
-    feeds = sub.add_parser("feeds", help="manage feeds")
+    feeds = sub.add_parser("feeds", parents=[COMMON], help="manage feeds")
     fs = feeds.add_subparsers(metavar="ACTION", dest="action", required=True)
-    add = fs.add_parser("add", help="add a feed (HTML pages get 'did you mean')")
+    add = fs.add_parser("add", parents=[COMMON], help="add a feed (HTML pages get 'did you mean')")
     add.add_argument("url")
     add.add_argument("--interval", help="poll interval, e.g. 10m (default from config)")
     add.add_argument("--name")
     add.set_defaults(handler=cmd_feeds_add, log_level=logging.WARNING)
-    lst = fs.add_parser("list", help="feeds with state, last success, last error, next poll")
+    lst = fs.add_parser(
+        "list", parents=[COMMON], help="feeds with state, last success, last error, next poll"
+    )
     lst.set_defaults(handler=cmd_feeds_list, log_level=logging.WARNING)
-    rm = fs.add_parser("remove", help="remove a feed")
+    rm = fs.add_parser("remove", parents=[COMMON], help="remove a feed")
     rm.add_argument("url")
     rm.set_defaults(handler=cmd_feeds_remove, log_level=logging.WARNING)
-    en = fs.add_parser("enable", help="re-enable a disabled feed")
+    en = fs.add_parser("enable", parents=[COMMON], help="re-enable a disabled feed")
     en.add_argument("url")
     en.set_defaults(handler=cmd_feeds_enable, log_level=logging.WARNING)
-    imp = fs.add_parser("import", help="import an OPML file")
+    imp = fs.add_parser("import", parents=[COMMON], help="import an OPML file")
     imp.add_argument("file", type=Path)
     imp.add_argument("--interval")
     imp.set_defaults(handler=cmd_feeds_import, log_level=logging.WARNING)
-    exp = fs.add_parser("export", help="write the feeds as OPML to stdout")
+    exp = fs.add_parser("export", parents=[COMMON], help="write the feeds as OPML to stdout")
     exp.set_defaults(handler=cmd_feeds_export, log_level=logging.WARNING)
 
 

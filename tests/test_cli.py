@@ -787,3 +787,13 @@ def test_the_installed_console_script(config: Path) -> None:
     assert result.returncode == 0, result.stderr
     score, flag = result.stdout.decode().strip().split("\t")
     assert float(score) >= 0.5 and flag == "1"
+
+
+def test_config_is_accepted_before_or_after_the_subcommand() -> None:
+    from bot.cli import build_parser
+
+    parser = build_parser()
+    for argv in (["--config", "x.toml", "feeds", "list"], ["feeds", "list", "--config", "x.toml"],
+                 ["check", "--config", "x.toml", "a.txt"]):
+        args = parser.parse_args(argv)
+        assert getattr(args, "config", None) == "x.toml", argv
