@@ -89,7 +89,7 @@ class Watchdesk:
             claims_threshold=a.claims_threshold,
             page_fetcher=self.checker.fetch_page if a.fetch_full_text else None,
         )
-        self.outbox = Outbox(store, sinks)
+        self.outbox = Outbox(store, sinks, in_flight_s=settings.poll.lease_s)
         self.poller = Poller(store, policy, poll_config(settings))
         self.desk = Desk(
             store,

@@ -241,7 +241,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     db.upgrade(db.make_engine(settings.database_url))
-    print(f"database at {settings.database_url} is up to date")
+    print(f"database at {db.safe_url(settings.database_url)} is up to date")
     return 0
 
 
@@ -274,19 +274,9 @@ def _interval(value: str | None) -> int | None:
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
     interval = _interval(args.interval)
-    app = _app(args)
-    checked = app.checker.check(args.url)
-    feed = app.store.add_feed(
-        checked.url,
-        interval_s=interval or app.settings.poll.interval_s,
-        name=args.name or checked.title,
-        added_by="cli",
+    return _print_reply(
+        _app(args).desk.feeds_add(_operator(), args.url, interval_s=interval, name=args.name)
     )
-    print(
-        f"added {feed.name or feed.url} ({feed.url}), {checked.entries} item(s) now; "
-        f"polled every {feed.interval_s}s"
-    )
-    return 0
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
@@ -308,12 +298,7 @@ def cmd_feeds_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_enable(args: argparse.Namespace) -> int:
-    from bot.store.schema import utcnow
-
-    if not _app(args).store.enable_feed(args.url, utcnow()):
-        raise UserError(f"{args.url} is not one of the feeds; `watchdesk feeds list` shows them")
-    print(f"re-enabled {args.url}; it will be polled on the next tick")
-    return 0
+    return _print_reply(_app(args).desk.feeds_enable(_operator(), args.url))
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> int:
@@ -375,8 +360,12 @@ def _operator():  # noqa: ANN202 - Actor
 
 
 def _print_reply(reply: Any) -> int:
-    print(reply.text, file=sys.stdout if reply.ok else sys.stderr)
-    return 0 if reply.ok else 2
+    """A desk reply on the terminal: success on stdout, a refusal on stderr with exit code 2."""
+    if reply.ok:
+        print(reply.text)
+        return 0
+    print(f"watchdesk: {reply.text}", file=sys.stderr)
+    return 2
 
 
 # ---------------------------------------------------------------------------- analysis

@@ -31,7 +31,7 @@ class Checklist:
 
 
 def check_database(settings: Settings, checks: Checklist) -> None:
-    checks.section(f"Database ({settings.database_url.split('@')[-1]})")
+    checks.section(f"Database ({db.safe_url(settings.database_url)})")
     try:
         engine = db.make_engine(settings.database_url)
         with engine.connect() as connection:

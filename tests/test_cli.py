@@ -476,7 +476,8 @@ def test_feeds_add_list_remove(cli: Cli, site: LoopbackServer) -> None:
     added = cli("feeds", "add", url, "--interval", "15m", "--name", "Minsk Wire (test)")
     assert added.code == 0
     assert added.out.strip() == (
-        f"added Minsk Wire (test) ({url}), 2 item(s) now; polled every 900s"
+        f"Added Minsk Wire (test) ({url}), polled every 15 min: the 2 item(s) there now are "
+        "recorded without alerting; new ones will alert."
     )
     again = cli("feeds", "add", url)
     assert again.code == 2 and "is already watched" in again.err
@@ -497,8 +498,8 @@ def test_feeds_add_uses_the_feeds_own_title_and_the_configured_interval(
     cli: Cli, site: LoopbackServer
 ) -> None:
     run = cli("feeds", "add", site.url("/rss.xml"))
-    assert run.out.strip().startswith("added Minsk Wire (")
-    assert run.out.strip().endswith("polled every 600s")
+    assert run.out.strip().startswith("Added Minsk Wire (")
+    assert "polled every 10 min" in run.out
 
 
 @pytest.mark.parametrize(
@@ -621,13 +622,13 @@ def test_a_failing_feed_is_disabled_listed_with_its_error_and_re_enabled(
     assert "500" in line and "; last error 20" in line
 
     enabled = cli("feeds", "enable", url, config_path=config)
-    assert enabled.out.strip() == f"re-enabled {url}; it will be polled on the next tick"
+    assert enabled.out.strip() == f"Re-enabled {url}; it will be polled on the next tick."
     relisted = cli("feeds", "list", config_path=config).lines()[1]
     assert f"{url} — active; last success never" in relisted
     unknown = cli("feeds", "enable", "https://x.org/rss", config_path=config)
     assert unknown.code == 2
     assert unknown.err.strip() == (
-        "watchdesk: https://x.org/rss is not one of the feeds; `watchdesk feeds list` shows them"
+        "watchdesk: https://x.org/rss is not one of the feeds; `feeds list` shows them."
     )
 
 
@@ -654,7 +655,7 @@ def test_watch_add_list_test_remove(cli: Cli) -> None:
     again = cli("watch", "remove", "Viktor Khrenin")
     assert again.code == 2 and again.out == ""
     assert again.err.strip() == (
-        "Viktor Khrenin is not on the watchlist (watching: Belarus, Lukashenko, Zapad)."
+        "watchdesk: Viktor Khrenin is not on the watchlist (watching: Belarus, Lukashenko, Zapad)."
     )
 
 
@@ -722,7 +723,7 @@ def test_doctor_reports_an_unreachable_database(cli: Cli, monkeypatch: pytest.Mo
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://watchdesk@127.0.0.1:1/watchdesk")
     run = cli("doctor")
     assert run.code == 1
-    assert "Database (127.0.0.1:1/watchdesk)" in run.out
+    assert "Database (postgresql+psycopg://watchdesk@127.0.0.1:1/watchdesk)" in run.out
     assert "  FIX  cannot connect: OperationalError" in run.out
     assert "check DATABASE_URL and that the server is up" in run.out
 
@@ -797,3 +798,9 @@ def test_config_is_accepted_before_or_after_the_subcommand() -> None:
                  ["check", "--config", "x.toml", "a.txt"]):
         args = parser.parse_args(argv)
         assert getattr(args, "config", None) == "x.toml", argv
+
+
+def test_database_passwords_never_reach_the_terminal(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://watchdesk:s3cret@127.0.0.1:1/watchdesk")
+    run = cli("doctor")
+    assert "s3cret" not in run.out + run.err and "***" in run.out

@@ -17,7 +17,7 @@ import pytest
 
 from tests.loopback import LoopbackServer
 
-ARTICLES = 24
+ARTICLES = 80
 RSS = "application/rss+xml; charset=utf-8"
 
 
@@ -47,6 +47,7 @@ console_journal = "{journal}"
 [poll]
 interval = "30s"
 backfill = {ARTICLES}
+lease = "5s"
 [fetch]
 allow_private_hosts = ["127.0.0.1"]
 [analysis]
@@ -104,6 +105,7 @@ def test_sigkill_mid_cycle_then_restart_delivers_each_alert_exactly_once(tmp_pat
             worker.send_signal(signal.SIGKILL)
             worker.wait(10)
         before = delivered(journal)
+        assert len(before) < ARTICLES, "the worker finished before it was killed: nothing tested"
         restarted = start_worker(config, log)
         try:
             assert wait_for(lambda: len(set(delivered(journal))) >= ARTICLES, 150), log.read_text()[

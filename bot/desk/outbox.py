@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 20  # failures without a platform-given Retry-After, ~10 h with backoff
 MAX_BACKOFF_S = 3600.0
-IN_FLIGHT_S = 120.0
+IN_FLIGHT_S = 300.0
+CLAIM_BATCH = 10  # small, so every claimed row is sent well within its lease (Slack: 1 msg/s)
+MAX_PER_PASS = 500
 
 
 @dataclass
@@ -54,10 +56,12 @@ class Outbox:
         store: Store,
         sinks: Mapping[str, Sink],
         clock: Callable[[], datetime] = utcnow,
+        in_flight_s: float = IN_FLIGHT_S,
     ):
         self.store = store
         self.sinks = dict(sinks)
         self.clock = clock
+        self.in_flight_s = in_flight_s
 
     def register(self, sink: Sink) -> None:
         self.sinks[sink.platform] = sink
@@ -67,18 +71,26 @@ class Outbox:
         return tuple(sorted(self.sinks))
 
     def _in_flight_until(self) -> datetime:
-        return self.clock() + timedelta(seconds=IN_FLIGHT_S)
+        return self.clock() + timedelta(seconds=self.in_flight_s)
 
     def deliver_due(self) -> OutboxReport:
         """One pass over due alert deliveries and notices for the platforms this process is
         connected to; never raises for a platform error."""
         report = OutboxReport()
-        now = self.clock()
-        for delivery in self.store.claim_due_deliveries(
-            now, self.platforms, self._in_flight_until()
-        ):
-            self._deliver(delivery, report)
-        for notice in self.store.claim_due_notices(now, self.platforms, self._in_flight_until()):
+        handled = 0
+        while handled < MAX_PER_PASS:
+            batch = self.store.claim_due_deliveries(
+                self.clock(), self.platforms, self._in_flight_until(), limit=CLAIM_BATCH
+            )
+            for delivery in batch:
+                self._deliver(delivery, report)
+            handled += len(batch)
+            if len(batch) < CLAIM_BATCH:
+                break
+        notices = self.store.claim_due_notices(
+            self.clock(), self.platforms, self._in_flight_until()
+        )
+        for notice in notices:
             self._deliver_notice(notice)
         self.push_updates(report=report)
         return report

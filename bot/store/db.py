@@ -21,7 +21,10 @@ def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise ConfigError(f"DATABASE_URL {url!r} is not a database URL: {exc}") from exc
+        raise ConfigError(
+            f"DATABASE_URL is not a database URL ({exc}); write e.g. "
+            f"sqlite:///watchdesk.db or postgresql+psycopg://user@host/db"
+        ) from exc
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -32,6 +35,14 @@ def make_engine(url: str) -> Engine:
     ):
         raise ConfigError("use postgresql+psycopg:// (psycopg 3) in DATABASE_URL")
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def safe_url(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid DATABASE_URL>"
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

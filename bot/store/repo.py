@@ -160,8 +160,9 @@ def _delivery(row: DeliveryRow) -> Delivery:
 
 def _on_platforms(column: Any, platforms: Sequence[str]) -> Any:
     """SQL: the destination in ``column`` is on one of ``platforms`` ("console" has no colon)."""
-    return or_(*(column == p if p == "console" else column.like(f"{p}:%") for p in platforms),
-               false())
+    return or_(
+        *(column == p if p == "console" else column.like(f"{p}:%") for p in platforms), false()
+    )
 
 
 # Bound parameters per IN (…) list: far below SQLite's and Postgres's limits, large enough
@@ -259,20 +260,34 @@ class Store:
                 added += 1
         return added
 
-    def _revive_feed(self, url: str, interval_s: int, name: str | None, added_by: str | None,
-                     now: datetime) -> bool:
+    def _revive_feed(
+        self, url: str, interval_s: int, name: str | None, added_by: str | None, now: datetime
+    ) -> bool:
         with self._tx() as s:
             result = s.execute(
-                update(FeedRow).where(FeedRow.url == url, FeedRow.state == "removed").values(
-                    state="active", interval_s=interval_s, name=name, added_by=added_by,
-                    next_poll_at=now, error_count=0, disabled_reason=None, leased_until=None))
+                update(FeedRow)
+                .where(FeedRow.url == url, FeedRow.state == "removed")
+                .values(
+                    state="active",
+                    interval_s=interval_s,
+                    name=name,
+                    added_by=added_by,
+                    next_poll_at=now,
+                    error_count=0,
+                    disabled_reason=None,
+                    leased_until=None,
+                )
+            )
             return result.rowcount > 0
 
     def remove_feed(self, url: str) -> bool:
         """Remove a feed, keeping a tombstone: the config's seeding must not bring it back."""
         with self._tx() as s:
-            result = s.execute(update(FeedRow).where(FeedRow.url == url, FeedRow.state != "removed")
-                               .values(state="removed", leased_until=None))
+            result = s.execute(
+                update(FeedRow)
+                .where(FeedRow.url == url, FeedRow.state != "removed")
+                .values(state="removed", leased_until=None)
+            )
             return result.rowcount > 0
 
     def get_feed(self, url: str) -> FeedInfo | None:
@@ -497,8 +512,11 @@ class Store:
     def count_analysis_failure(self, article_id: int) -> None:
         """An article whose analysis keeps crashing is retried a few times, then left (logged)."""
         with self._tx() as s:
-            s.execute(update(ArticleRow).where(ArticleRow.id == article_id)
-                      .values(analysis_failures=ArticleRow.analysis_failures + 1))
+            s.execute(
+                update(ArticleRow)
+                .where(ArticleRow.id == article_id)
+                .values(analysis_failures=ArticleRow.analysis_failures + 1)
+            )
 
     def mark_not_matched(self, article_id: int) -> None:
         with self._tx() as s:
@@ -524,8 +542,9 @@ class Store:
                 raise
             return existing
 
-    def _create_alert(self, article_id: int, source: str, analysis: Analysis,
-                      destinations: Sequence[str]) -> int:
+    def _create_alert(
+        self, article_id: int, source: str, analysis: Analysis, destinations: Sequence[str]
+    ) -> int:
         with self._tx() as s:
             existing = s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
             if existing is not None:
@@ -625,8 +644,11 @@ class Store:
         the in-flight window in the same statement, so no other pass or worker sends them too."""
         due = (
             select(DeliveryRow.id)
-            .where(DeliveryRow.state == "pending", DeliveryRow.next_attempt_at <= now,
-                   _on_platforms(DeliveryRow.destination, platforms))
+            .where(
+                DeliveryRow.state == "pending",
+                DeliveryRow.next_attempt_at <= now,
+                _on_platforms(DeliveryRow.destination, platforms),
+            )
             .order_by(DeliveryRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -643,8 +665,9 @@ class Store:
 
     def pending_deliveries(self) -> list[Delivery]:
         with self._tx() as s:
-            rows = s.scalars(select(DeliveryRow).where(DeliveryRow.state == "pending")
-                             .order_by(DeliveryRow.id))
+            rows = s.scalars(
+                select(DeliveryRow).where(DeliveryRow.state == "pending").order_by(DeliveryRow.id)
+            )
             return [_delivery(r) for r in rows]
 
     def begin_delivery_attempt(self, delivery_id: int, attempt: int, retry_at: datetime) -> None:
@@ -717,9 +740,11 @@ class Store:
     def mark_updated(self, delivery_id: int, revision: int) -> None:
         """Clear the edit flag only if no verdict arrived since ``revision`` was rendered."""
         with self._tx() as s:
-            s.execute(update(DeliveryRow)
-                      .where(DeliveryRow.id == delivery_id, DeliveryRow.revision == revision)
-                      .values(needs_update=False))
+            s.execute(
+                update(DeliveryRow)
+                .where(DeliveryRow.id == delivery_id, DeliveryRow.revision == revision)
+                .values(needs_update=False)
+            )
 
     def alert_for_message(self, destination: str, message_id: str) -> int | None:
         """The alert whose posted message (or its thread) has this id at this destination."""
@@ -835,8 +860,11 @@ class Store:
         """Like `claim_due_deliveries`, for operational notices."""
         due = (
             select(NoticeRow.id)
-            .where(NoticeRow.state == "pending", NoticeRow.next_attempt_at <= now,
-                   _on_platforms(NoticeRow.destination, platforms))
+            .where(
+                NoticeRow.state == "pending",
+                NoticeRow.next_attempt_at <= now,
+                _on_platforms(NoticeRow.destination, platforms),
+            )
             .order_by(NoticeRow.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -933,8 +961,13 @@ class Store:
     @staticmethod
     def _entity_named(s: Session, name: str) -> WatchEntityRow | None:
         folded = name.casefold()
-        rows = list(s.scalars(select(WatchEntityRow).order_by(WatchEntityRow.removed_at.is_not(None),
-                                                               WatchEntityRow.id)))
+        rows = list(
+            s.scalars(
+                select(WatchEntityRow).order_by(
+                    WatchEntityRow.removed_at.is_not(None), WatchEntityRow.id
+                )
+            )
+        )
         for row in rows:
             if row.name.casefold() == folded or folded in {a.casefold() for a in row.aliases}:
                 return row
