@@ -191,3 +191,17 @@ def test_polls_are_spread_over_the_interval() -> None:
     # the slot is stable: the same feed comes back at the same offset each interval
     later = next_slot("https://site1.example/feed", 600, slots[1])
     assert (later - slots[1]).total_seconds() == 600
+
+
+def test_parsing_in_a_process_pool_gives_the_same_result(
+    store: Store, server: LoopbackServer
+) -> None:
+    items = [(f"id-{i}", f"Story {i}", f"https://news.example/{i}") for i in range(4)]
+    url = server.add("/pool.xml", rss(items), headers=[("Content-Type", RSS)])
+    store.add_feed(url, interval_s=600, now=T0)
+    poller = make_poller(store, Clock(), parse_workers=1, backfill=10)
+    try:
+        report = poller.poll_due()
+    finally:
+        poller.close()
+    assert len(report.new_articles) == 4
