@@ -794,13 +794,20 @@ def test_config_is_accepted_before_or_after_the_subcommand() -> None:
     from bot.cli import build_parser
 
     parser = build_parser()
-    for argv in (["--config", "x.toml", "feeds", "list"], ["feeds", "list", "--config", "x.toml"],
-                 ["check", "--config", "x.toml", "a.txt"]):
+    for argv in (
+        ["--config", "x.toml", "feeds", "list"],
+        ["feeds", "list", "--config", "x.toml"],
+        ["check", "--config", "x.toml", "a.txt"],
+    ):
         args = parser.parse_args(argv)
         assert getattr(args, "config", None) == "x.toml", argv
 
 
-def test_database_passwords_never_reach_the_terminal(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://watchdesk:s3cret@127.0.0.1:1/watchdesk")
+def test_database_passwords_never_reach_the_terminal(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "DATABASE_URL", "postgresql+psycopg://watchdesk:s3cret@127.0.0.1:1/watchdesk"
+    )
     run = cli("doctor")
     assert "s3cret" not in run.out + run.err and "***" in run.out

@@ -119,7 +119,9 @@ def test_malformed_commands_get_usage(world: SlackWorld) -> None:
 def test_feeds_add_list_remove(world: SlackWorld, site: LoopbackServer) -> None:
     url = site.url("/feed.xml")
     text = run(world, "/feeds", f"add <{url}>")["text"]
-    assert text.startswith(f"Added Minsk Wire &amp; Co ({url}), polled every 10 min: the 1 item(s)")  # & escaped for mrkdwn
+    assert text.startswith(
+        f"Added Minsk Wire &amp; Co ({url}), polled every 10 min: the 1 item(s)"
+    )  # & escaped for mrkdwn
     assert world.watchdesk.store.get_feed(url) is not None
     assert url in run(world, "/feeds", "list")["text"]
     assert run(world, "/feeds", f"remove <{url}>")["text"] == f"Removed {url}."

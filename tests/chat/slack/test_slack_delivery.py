@@ -99,7 +99,11 @@ def test_429_is_honoured_then_delivered_once(world: SlackWorld) -> None:
     before = utcnow()
     report = world.watchdesk.run_outbox_once()
     assert report.retrying == 1 and world.fake.top_level(DESK) == []
-    store, at6, at8 = world.watchdesk.store, before + timedelta(seconds=6), before + timedelta(seconds=8)
+    store, at6, at8 = (
+        world.watchdesk.store,
+        before + timedelta(seconds=6),
+        before + timedelta(seconds=8),
+    )
     assert store.claim_due_deliveries(at6, ("slack",), at6) == []
     assert len(store.claim_due_deliveries(at8, ("slack",), at8)) == 1
     # The sink's pacer also holds the channel for those 7 s; the test skips the real wait.
