@@ -16,13 +16,17 @@ import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from bot.feeds.fetch import ENTITY_REFUSAL, FetchPolicy, GuardedFetcher
-from bot.models import FetchResult
+from bot.feeds.poll import decide_new
+from bot.models import FeedEntry, FetchResult
+from bot.store import db
+from bot.store.repo import Store
 from tests.loopback import FEEDS_DIR, CorpusFile, LoopbackServer, iter_corpus_files, serve_corpus
 
 pytestmark = pytest.mark.shared
@@ -51,6 +55,7 @@ class ParseOutcome:
     guids_match: bool
     error: str | None
     seconds: float
+    parsed: tuple[FeedEntry, ...] = ()
 
 
 def _reference(body: bytes, url: str, headers: dict[str, str]) -> tuple[int, str, list[str]]:
@@ -92,8 +97,9 @@ def _parse_one(job: tuple[CorpusFile, str, dict[str, str]]) -> ParseOutcome:
     try:
         feed = parse_feed(body, url=url, headers=headers)
         entries, guids, error = len(feed.entries), [e.guid or "" for e in feed.entries], None
+        parsed = feed.entries
     except FeedParseError as exc:
-        entries, guids, error = -1, [], str(exc)
+        entries, guids, error, parsed = -1, [], str(exc), ()
     seconds = time.process_time() - started
     reference, version, ref_guids = _reference(body, url, headers)
     return ParseOutcome(
@@ -105,6 +111,7 @@ def _parse_one(job: tuple[CorpusFile, str, dict[str, str]]) -> ParseOutcome:
         guids == ref_guids or entries < 0,
         error,
         seconds,
+        parsed,
     )
 
 
@@ -129,7 +136,9 @@ def corpus() -> list[CorpusFile]:
     return list(iter_corpus_files())
 
 
-def test_every_corpus_feed_is_fetched_and_parsed_like_feedparser(corpus: list[CorpusFile]) -> None:
+def test_every_corpus_feed_is_fetched_parsed_and_stored_exactly_once(
+    corpus: list[CorpusFile], tmp_path: Path
+) -> None:
     started = time.perf_counter()
     by_path = {f.url_path: f for f in corpus}
     with LoopbackServer() as server:
@@ -182,3 +191,21 @@ def test_every_corpus_feed_is_fetched_and_parsed_like_feedparser(corpus: list[Co
     assert not mismatched
     assert not wrong_guids, wrong_guids
     assert not lost, [(o.rel, o.reference, o.reference_version, o.error) for o in lost]
+    _store_each_entry_exactly_once(outcomes, tmp_path)
+
+
+def _store_each_entry_exactly_once(outcomes: list[ParseOutcome], tmp_path: Path) -> None:
+    """Parse → store: every entry a feed yields is in the feed's seen set once (entries sharing
+    an identity are one entry), and storing the same feed again adds nothing."""
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'corpus.db'}")
+    db.upgrade(engine)
+    store = Store(engine)
+    for n, outcome in enumerate(o for o in outcomes if o.parsed):
+        feed = store.add_feed(f"https://corpus.example/{n}/{outcome.rel}", interval_s=600)
+        decided = decide_new(outcome.parsed)
+        store.store_entries(feed.id, decided, alertable_limit=None)
+        expected = len({d.identity for d in decided})
+        assert store.count_feed_entries(feed.id) == expected, outcome.rel
+        assert store.store_entries(feed.id, decided, alertable_limit=None) == [], outcome.rel
+        assert store.count_feed_entries(feed.id) == expected, outcome.rel
+    engine.dispose()
