@@ -485,24 +485,28 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def _check_jsonl(analyser: Any, stdin: TextIO, stdout: TextIO) -> int:
+    """One output line per non-blank input line, always, so scripts can zip input and output;
+    a line that can't be read gets an empty result (and a message on stderr)."""
     from bot.analysis.text import input_problem
 
+    empty = Analysis(False, (), (), ())
     for lineno, line in enumerate(stdin, 1):
         if not line.strip():
             continue
+        item_id, analysis = None, empty
         try:
             item = json.loads(line)
-            if not isinstance(item, dict) or "text" not in item:
+            if not isinstance(item, dict):
                 raise ValueError('each line must be an object with "id" and "text"')
+            item_id = item.get("id")
+            if "text" not in item:
+                raise ValueError(f'item {item_id!r} has no "text"')
+            text, title = str(item.get("text") or ""), str(item.get("title") or "")
+            if not (input_problem(text) and not title):
+                analysis = analyser.analyse_fully(title, text)
         except ValueError as exc:
             print(f"watchdesk: stdin line {lineno}: {exc}", file=sys.stderr)
-            continue
-        text, title = str(item.get("text") or ""), str(item.get("title") or "")
-        empty = Analysis(False, (), (), ())
-        analysis = (
-            empty if input_problem(text) and not title else analyser.analyse_fully(title, text)
-        )
-        stdout.write(json.dumps(analysis_json(item.get("id"), analysis), ensure_ascii=False) + "\n")
+        stdout.write(json.dumps(analysis_json(item_id, analysis), ensure_ascii=False) + "\n")
         stdout.flush()
     return 0
 

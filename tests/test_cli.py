@@ -291,9 +291,27 @@ def test_check_jsonl_writes_one_contract_line_per_item(cli: Cli) -> None:
     stdin = jsonl(*items[:4]) + "\n" + "not json\n" + '["a list"]\n' + jsonl(*items[4:])
     run = cli("check", "--jsonl", stdin=stdin)
     assert run.code == 0
-    docs = [json.loads(line) for line in run.lines()]
-    assert [d["id"] for d in docs] == ["en-1", 2, "be", "lv", "empty", "binary", "de", None]
-    for doc in docs:
+    all_docs = [json.loads(line) for line in run.lines()]
+    # one output line per input line: the two unreadable lines get empty results in place
+    assert [d["id"] for d in all_docs] == [
+        "en-1",
+        2,
+        "be",
+        "lv",
+        None,
+        None,
+        "empty",
+        "binary",
+        "de",
+        None,
+    ]
+    assert (
+        all_docs[4]
+        == all_docs[5]
+        == {"id": None, "matched": False, "entities": [], "summary": [], "claims": []}
+    )
+    docs = all_docs[:4] + all_docs[6:]
+    for doc in all_docs:
         assert_contract(doc)
     matched = {d["id"]: {e["name"] for e in d["entities"]} for d in docs}
     assert matched["en-1"] == {"Lukashenko", "Belarus"}
