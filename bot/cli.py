@@ -344,9 +344,26 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    words = list(args.words)
+    words = _take_common_options(args, list(args.words))
     text = " ".join(_quote(w) for w in words)
     return _print_reply(_app(args).desk.run_text_command(_operator(), "watch", text))
+
+
+def _take_common_options(args: argparse.Namespace, words: list[str]) -> list[str]:
+    """`watch` keeps the rest of the line verbatim; still honour --config/-v typed after it."""
+    rest: list[str] = []
+    it = iter(words)
+    for word in it:
+        if word == "--config":
+            args.config = next(it, None)
+        elif word.startswith("--config="):
+            args.config = word.partition("=")[2]
+        elif word in ("-v", "--verbose"):
+            args.verbose = True
+            logging.getLogger().setLevel(logging.DEBUG)
+        else:
+            rest.append(word)
+    return rest
 
 
 def _quote(word: str) -> str:

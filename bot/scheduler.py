@@ -11,6 +11,7 @@ import logging
 import threading
 from datetime import UTC, datetime
 
+from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.app import Watchdesk
@@ -63,12 +64,25 @@ def build_scheduler(
 
 
 def run_forever(app: Watchdesk, stop: threading.Event | None = None) -> None:
-    """Block running the schedule until interrupted (SIGINT/SIGTERM) or ``stop`` is set."""
+    """Block running the schedule until interrupted (SIGINT/SIGTERM) or ``stop`` is set.
+    Stopping waits for a running cycle to finish, so `run` never closes the store under it."""
+    stop = stop or threading.Event()
+    if stop.is_set():  # asked to stop while chat connections were still starting
+        return
     scheduler = build_scheduler(app)
-    if stop is not None:
-        # shutdown() waits for a running cycle to finish before `run` closes the store
-        threading.Thread(target=lambda: (stop.wait(), scheduler.shutdown()), daemon=True).start()
+    started = threading.Event()
+    scheduler.add_listener(lambda _event: started.set(), EVENT_SCHEDULER_STARTED)
+
+    def stop_when_asked() -> None:
+        stop.wait()
+        started.wait()
+        if scheduler.running:
+            scheduler.shutdown()
+
+    threading.Thread(target=stop_when_asked, name="stopper", daemon=True).start()
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        log.info("stopping")
+        log.info("stopping: waiting for the running cycle to finish")
+        if scheduler.running:
+            scheduler.shutdown()

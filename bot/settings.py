@@ -237,6 +237,13 @@ def _poll(raw: Mapping[str, Any], source: str) -> PollSettings:
         raise ConfigError(
             f"{source}: [poll] concurrency and disable_after_failures must be ≥ 1, backfill ≥ 0"
         )
+    if result.batch_size < 1 or result.parse_workers < 0:
+        raise ConfigError(f"{source}: [poll] batch_size must be ≥ 1 and parse_workers ≥ 0")
+    if result.lease_s < 5:
+        raise ConfigError(
+            f"{r.where('lease')}: must be at least 5s (a worker must finish what "
+            f"it claimed before others take it over)"
+        )
     return result
 
 

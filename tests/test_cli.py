@@ -829,3 +829,13 @@ def test_database_passwords_never_reach_the_terminal(
     )
     run = cli("doctor")
     assert "s3cret" not in run.out + run.err and "***" in run.out
+
+
+def test_watch_honours_config_and_verbose_typed_after_it() -> None:
+    import argparse
+
+    from bot.cli import _take_common_options
+
+    args = argparse.Namespace(config=None, verbose=False)
+    words = _take_common_options(args, ["add", "Minsk", "--config", "/tmp/x.toml", "-v"])
+    assert words == ["add", "Minsk"] and args.config == "/tmp/x.toml" and args.verbose

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.models import Analysis
-from bot.store.repo import Store, StoredArticle
+from bot.store.repo import MAX_ANALYSIS_FAILURES, Store, StoredArticle
 
 log = logging.getLogger(__name__)
 
@@ -55,16 +55,11 @@ class AlertMaker:
 
     def process(self, article_ids: Iterable[int] = ()) -> list[int]:
         """Analyse the given articles plus any left waiting; returns the ids of new alerts.
-        One article's failure is logged and counted; it never stops the others."""
+        An article whose analysis crashes is logged and counted; it never stops the others."""
         pending = list(dict.fromkeys([*article_ids, *self.store.articles_awaiting_analysis()]))
         alerts = []
         for article_id in pending:
-            try:
-                alert_id = self._process_one(article_id)
-            except Exception:
-                log.exception("alerting on article %s failed; it stays queued", article_id)
-                self.store.count_analysis_failure(article_id)
-                continue
+            alert_id = self._process_one(article_id)
             if alert_id is not None:
                 alerts.append(alert_id)
         return alerts
@@ -73,7 +68,18 @@ class AlertMaker:
         article = self.store.article(article_id)
         if article is None:
             return None
-        analysis = self.analyse(article.title, article_text(article), article.link)
+        try:
+            analysis = self.analyse(article.title, article_text(article), article.link)
+        except Exception:  # a poison article: retried a few times (store errors propagate)
+            log.exception("analysing article %s (%s) failed", article_id, article.link)
+            if self.store.count_analysis_failure(article_id) >= MAX_ANALYSIS_FAILURES:
+                log.error(
+                    "giving up on article %s (%s) after %d failed analyses",
+                    article_id,
+                    article.link,
+                    MAX_ANALYSIS_FAILURES,
+                )
+            return None
         if not analysis.matched:
             self.store.mark_not_matched(article_id)
             return None

@@ -109,7 +109,10 @@ class Outbox:
                     self.store.mark_delivered(delivery.id, found)
                     report.recovered += 1
                     return
-            self.store.begin_delivery_attempt(delivery.id, attempt, self._in_flight_until())
+            if not self.store.begin_delivery_attempt(
+                delivery.id, delivery.attempts, self._in_flight_until()
+            ):
+                return  # another pass took this row after our lease ran out: it sends, not us
             ref = sink.post_alert(alert, channel)
         except DeliveryError as exc:
             self._failed(delivery, attempt, exc, report)
@@ -160,10 +163,12 @@ class Outbox:
 
     def _deliver_notice(self, notice: Notice) -> None:
         platform, channel = split_destination(notice.destination)
+        if not self.store.begin_notice_attempt(notice.id, notice.attempts, self._in_flight_until()):
+            return
+        attempt = notice.attempts + 1
         try:
             self.sinks[platform].post_notice(channel, notice.text)
         except DeliveryError as exc:
-            attempt = notice.attempts + 1
             self.store.mark_notice(
                 notice.id,
                 sent=False,

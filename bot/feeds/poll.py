@@ -13,6 +13,7 @@ import functools
 import hashlib
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -62,6 +63,11 @@ class CycleReport:
     @property
     def new_articles(self) -> list[int]:
         return [a for r in self.results for a in r.new_articles]
+
+
+def _ignore_interrupts() -> None:
+    """Parse workers leave Ctrl-C to the process that owns them (no traceback per worker)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def next_slot(url: str, interval_s: int, now: datetime) -> datetime:
@@ -128,7 +134,15 @@ class Poller:
                 if queue.empty():
                     all_started.set()
                 index, feed = item
-                results[index] = await self._poll_feed(fetcher, feed, successes)
+                try:
+                    results[index] = await self._poll_feed(fetcher, feed, successes)
+                except Exception:  # e.g. the store failed while recording a failure
+                    log.exception(
+                        "polling feed %s (%s) failed; its lease will expire and it "
+                        "will be polled again",
+                        feed.id,
+                        feed.url,
+                    )
 
         async with GuardedFetcher(self.policy) as fetcher:
             workers = [asyncio.create_task(worker(fetcher)) for _ in range(self.config.concurrency)]
@@ -238,6 +252,7 @@ class Poller:
             self._executor = ProcessPoolExecutor(
                 max_workers=self.config.parse_workers,
                 mp_context=multiprocessing.get_context("spawn"),
+                initializer=_ignore_interrupts,
             )
         return self._executor
 

@@ -276,6 +276,10 @@ class Store:
                     error_count=0,
                     disabled_reason=None,
                     leased_until=None,
+                    # polled afresh: what the feed holds now is recorded, not alerted
+                    primed=False,
+                    etag=None,
+                    last_modified=None,
                 )
             )
             return result.rowcount > 0
@@ -509,13 +513,18 @@ class Store:
             )
             return list(s.scalars(query))
 
-    def count_analysis_failure(self, article_id: int) -> None:
-        """An article whose analysis keeps crashing is retried a few times, then left (logged)."""
+    def count_analysis_failure(self, article_id: int) -> int:
+        """An article whose analysis keeps crashing is retried a few times, then left (logged);
+        returns its failures so far."""
         with self._tx() as s:
             s.execute(
                 update(ArticleRow)
                 .where(ArticleRow.id == article_id)
                 .values(analysis_failures=ArticleRow.analysis_failures + 1)
+            )
+            return (
+                s.scalar(select(ArticleRow.analysis_failures).where(ArticleRow.id == article_id))
+                or 0
             )
 
     def mark_not_matched(self, article_id: int) -> None:
@@ -670,16 +679,24 @@ class Store:
             )
             return [_delivery(r) for r in rows]
 
-    def begin_delivery_attempt(self, delivery_id: int, attempt: int, retry_at: datetime) -> None:
+    def begin_delivery_attempt(
+        self, delivery_id: int, seen_attempts: int, retry_at: datetime
+    ) -> bool:
         """Count the attempt BEFORE sending: if the process dies mid-send, the next attempt
-        knows to look for an already-posted message first. ``retry_at`` keeps other workers
-        off the row while this one is sending."""
+        knows to look for an already-posted message first. A compare-and-set: False when another
+        pass took the row since it was claimed (its lease ran out), and then this one must not
+        send. ``retry_at`` keeps other workers off the row while this one is sending."""
         with self._tx() as s:
-            s.execute(
+            result = s.execute(
                 update(DeliveryRow)
-                .where(DeliveryRow.id == delivery_id)
-                .values(attempts=attempt, next_attempt_at=retry_at)
+                .where(
+                    DeliveryRow.id == delivery_id,
+                    DeliveryRow.state == "pending",
+                    DeliveryRow.attempts == seen_attempts,
+                )
+                .values(attempts=seen_attempts + 1, next_attempt_at=retry_at)
             )
+            return result.rowcount == 1
 
     def mark_delivered(self, delivery_id: int, ref: MessageRef) -> None:
         with self._tx() as s:
@@ -880,6 +897,20 @@ class Store:
             rows = sorted(s.scalars(claim), key=lambda r: r.id)
             return [Notice(r.id, r.destination, r.text, r.attempts) for r in rows]
 
+    def begin_notice_attempt(self, notice_id: int, seen_attempts: int, retry_at: datetime) -> bool:
+        """Compare-and-set, as `begin_delivery_attempt`: only one pass sends a notice."""
+        with self._tx() as s:
+            result = s.execute(
+                update(NoticeRow)
+                .where(
+                    NoticeRow.id == notice_id,
+                    NoticeRow.state == "pending",
+                    NoticeRow.attempts == seen_attempts,
+                )
+                .values(attempts=seen_attempts + 1, next_attempt_at=retry_at)
+            )
+            return result.rowcount == 1
+
     def mark_notice(
         self,
         notice_id: int,
@@ -891,11 +922,7 @@ class Store:
     ) -> None:
         with self._tx() as s:
             state = "sent" if sent else ("failed" if permanent else "pending")
-            values: dict[str, object] = {
-                "state": state,
-                "last_error": error,
-                "attempts": NoticeRow.attempts + 1,
-            }
+            values: dict[str, object] = {"state": state, "last_error": error}
             if next_attempt_at is not None:
                 values["next_attempt_at"] = next_attempt_at
             s.execute(update(NoticeRow).where(NoticeRow.id == notice_id).values(**values))

@@ -152,6 +152,8 @@ def test_unconnected_platform_waits_instead_of_losing_the_alert(
 
 
 def test_concurrent_passes_never_post_twice(store: Store, tmp_path: Path) -> None:
+    """Passes overlap (the poll tick and the outbox job), and the lease is shorter than a batch
+    takes to send, so rows are re-claimed mid-batch: each must still be posted once."""
     import threading
     import time
 
@@ -159,18 +161,21 @@ def test_concurrent_passes_never_post_twice(store: Store, tmp_path: Path) -> Non
 
     class SlowPlatform(ConsoleSink):
         def post_alert(self, alert: AlertView, channel: str) -> MessageRef:
-            time.sleep(0.02)  # like Slack's one-message-per-second pacing, only shorter
+            time.sleep(0.15)  # like Slack's pacing or a slow Discord answer, only shorter
             return super().post_alert(alert, channel)
 
-    ids = [stored_alert(store, n) for n in range(1, 9)]
+    ids = [stored_alert(store, n) for n in range(1, 15)]
     sink = SlowPlatform(io.StringIO(), journal)
     passes = [
-        threading.Thread(target=Outbox(store, {"console": sink}).deliver_due) for _ in range(3)
+        threading.Thread(target=Outbox(store, {"console": sink}, in_flight_s=0.3).deliver_due)
+        for _ in range(3)
     ]
     for t in passes:
         t.start()
+        time.sleep(0.35)  # each new pass starts after the previous one's lease ran out
     for t in passes:
         t.join()
+    Outbox(store, {"console": sink}).deliver_due()  # whatever is left
     assert sorted(posted(journal)) == ids
 
 

@@ -178,6 +178,7 @@ def test_removed_feeds_stay_removed_and_can_be_added_back(store: Store) -> None:
     assert store.list_feeds() == []
     back = store.add_feed(url, interval_s=900, name="BelTA again", now=NOW)
     assert back.state == "active" and back.interval_s == 900
+    assert not back.primed and back.etag is None  # polled afresh: today's items don't alert
     # its history came back with it: the old entry is still known, so it never re-alerts
     assert (
         store.store_entries(back.id, [NewEntry("guid:1", "link:1", entry(1))], alertable_limit=None)
