@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+CYCLE_DELIVERIES = 50
+
 OPERATOR = Actor(platform="cli", user_id="operator", name="operator", is_platform_admin=True)
 """The person at the terminal: the CLI's `feeds` and `watch` commands act as an admin."""
 
@@ -139,7 +141,9 @@ class Watchdesk:
         alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
             polled.new_articles
         )
-        return CycleSummary(polled, alerts, self.outbox.deliver_due())
+        # A bounded delivery pass, so a long queue (Slack: 1 msg/s) never holds up polling;
+        # the outbox job drains the rest.
+        return CycleSummary(polled, alerts, self.outbox.deliver_due(max_rows=CYCLE_DELIVERIES))
 
     def run_outbox_once(self) -> OutboxReport:
         return self.outbox.deliver_due()

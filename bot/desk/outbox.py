@@ -73,12 +73,12 @@ class Outbox:
     def _in_flight_until(self) -> datetime:
         return self.clock() + timedelta(seconds=self.in_flight_s)
 
-    def deliver_due(self) -> OutboxReport:
+    def deliver_due(self, max_rows: int = MAX_PER_PASS) -> OutboxReport:
         """One pass over due alert deliveries and notices for the platforms this process is
         connected to; never raises for a platform error."""
         report = OutboxReport()
         handled = 0
-        while handled < MAX_PER_PASS:
+        while handled < max_rows:
             batch = self.store.claim_due_deliveries(
                 self.clock(), self.platforms, self._in_flight_until(), limit=CLAIM_BATCH
             )
@@ -191,8 +191,9 @@ class Outbox:
 
     def push_updates(self, alert_id: int | None = None, report: OutboxReport | None = None) -> int:
         """Re-render posted alerts whose verdicts changed; failures stay flagged for the next
-        pass. Only the render of the latest verdicts clears the flag (see `Store.mark_updated`),
-        so a slow, stale edit can never have the last word."""
+        pass. Only a render of the latest verdicts clears the flag (see `Store.mark_updated`), so
+        a stale render is always followed by a fresh one. (Two passes editing one message at the
+        same instant may still land out of order until the next pass; edits are idempotent.)"""
         updated = 0
         for delivery in self.store.deliveries_needing_update(self.platforms, alert_id=alert_id):
             if self._update(delivery):
