@@ -7,11 +7,11 @@ and `watchdesk demo` build it from the config file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.analysis.pipeline import Analyser
+from bot.analysis.pipeline import Analyser, PageFetcher
 from bot.desk.alerts import AlertMaker, Routing
 from bot.desk.commands import Actor, Desk
 from bot.desk.outbox import Outbox, OutboxReport
@@ -19,6 +19,7 @@ from bot.desk.sinks import Sink
 from bot.feeds.fetch import FetchPolicy
 from bot.feeds.poll import CycleReport, PollConfig, Poller
 from bot.feeds.subscribe import FeedChecker
+from bot.models import Entity
 from bot.settings import Settings
 from bot.store import db
 from bot.store.repo import Store
@@ -64,6 +65,22 @@ def poll_config(settings: Settings) -> PollConfig:
     )
 
 
+def build_analyser(
+    settings: Settings, entities: Sequence[Entity], page_fetcher: PageFetcher | None = None
+) -> Analyser:
+    a = settings.analysis
+    return Analyser(
+        entities,
+        spacy_model=a.spacy_model,
+        min_salience=a.min_salience,
+        summary_sentences=a.summary_sentences,
+        summary_max_chars=a.summary_max_chars,
+        claims_top_k=a.claims_top_k,
+        claims_threshold=a.claims_threshold,
+        page_fetcher=page_fetcher,
+    )
+
+
 @dataclass(frozen=True)
 class CycleSummary:
     polled: CycleReport
@@ -79,17 +96,11 @@ class Watchdesk:
         self.store = store
         policy = fetch_policy(settings)
         self.checker = FeedChecker(policy)
-        a = settings.analysis
         self._entities = store.active_entities()
-        self.analyser = Analyser(
+        self.analyser = build_analyser(
+            settings,
             self._entities,
-            spacy_model=a.spacy_model,
-            min_salience=a.min_salience,
-            summary_sentences=a.summary_sentences,
-            summary_max_chars=a.summary_max_chars,
-            claims_top_k=a.claims_top_k,
-            claims_threshold=a.claims_threshold,
-            page_fetcher=self.checker.fetch_page if a.fetch_full_text else None,
+            self.checker.fetch_page if settings.analysis.fetch_full_text else None,
         )
         self.outbox = Outbox(store, sinks, in_flight_s=settings.poll.lease_s)
         self.poller = Poller(store, policy, poll_config(settings))

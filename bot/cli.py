@@ -187,19 +187,10 @@ def _app(args: argparse.Namespace, sinks: dict[str, Any] | None = None):  # noqa
 
 
 def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser
-    from bot.analysis.pipeline import Analyser
+    from bot.app import build_analyser
 
     settings = _settings(args)
-    a = settings.analysis
-    return Analyser(
-        settings.watchlist,
-        spacy_model=a.spacy_model,
-        min_salience=a.min_salience,
-        summary_sentences=a.summary_sentences,
-        summary_max_chars=a.summary_max_chars,
-        claims_top_k=a.claims_top_k,
-        claims_threshold=a.claims_threshold,
-    )
+    return build_analyser(settings, settings.watchlist)
 
 
 # ---------------------------------------------------------------------------- run / demo

@@ -260,6 +260,34 @@ class Store:
                 added += 1
         return added
 
+    def _claim(
+        self,
+        model: Any,
+        conditions: list[Any],
+        order_by: list[Any],
+        limit: int,
+        values: dict[str, Any],
+    ) -> list[Any]:
+        """Take up to ``limit`` rows matching ``conditions`` and set ``values`` on them (a lease)
+        in one atomic UPDATE … RETURNING: on SQLite it runs under the write lock, on Postgres the
+        subquery's SKIP LOCKED keeps concurrent workers off each other's rows."""
+        due = (
+            select(model.id)
+            .where(*conditions)
+            .order_by(*order_by)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(model)
+            .where(model.id.in_(due.scalar_subquery()))
+            .values(**values)
+            .returning(model)
+            .execution_options(synchronize_session=False)
+        )
+        with self._tx() as s:
+            return list(s.scalars(claim))
+
     def _revive_feed(
         self, url: str, interval_s: int, name: str | None, added_by: str | None, now: datetime
     ) -> bool:
@@ -321,31 +349,19 @@ class Store:
     def claim_due_feeds(self, now: datetime, limit: int, lease_s: int) -> list[FeedInfo]:
         """Take up to ``limit`` due feeds and lease them so no other worker polls them too.
         On Postgres the rows are locked with SKIP LOCKED so workers never wait on each other."""
-        lease = now + timedelta(seconds=lease_s)
-        due = (
-            select(FeedRow.id)
-            .where(
+        rows = self._claim(
+            FeedRow,
+            [
                 FeedRow.state == "active",
                 FeedRow.next_poll_at <= now,
                 or_(FeedRow.leased_until.is_(None), FeedRow.leased_until < now),
-            )
-            .order_by(FeedRow.next_poll_at, FeedRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            ],
+            [FeedRow.next_poll_at, FeedRow.id],
+            limit,
+            {"leased_until": now + timedelta(seconds=lease_s)},
         )
-        # One atomic UPDATE … RETURNING: on SQLite it runs under the write lock, on Postgres the
-        # subquery's SKIP LOCKED keeps concurrent workers off each other's rows.
-        claim = (
-            update(FeedRow)
-            .where(FeedRow.id.in_(due.scalar_subquery()))
-            .values(leased_until=lease)
-            .returning(FeedRow)
-            .execution_options(synchronize_session=False)
-        )
-        with self._tx() as s:
-            rows = list(s.scalars(claim))
-            rows.sort(key=lambda r: (r.next_poll_at, r.id))
-            return [_feed_info(r) for r in rows]
+        rows.sort(key=lambda r: (r.next_poll_at, r.id))
+        return [_feed_info(r) for r in rows]
 
     def record_poll_success(
         self,
@@ -651,26 +667,18 @@ class Store:
     ) -> list[Delivery]:
         """Take due deliveries for the connected ``platforms``, pushing their next attempt past
         the in-flight window in the same statement, so no other pass or worker sends them too."""
-        due = (
-            select(DeliveryRow.id)
-            .where(
+        rows = self._claim(
+            DeliveryRow,
+            [
                 DeliveryRow.state == "pending",
                 DeliveryRow.next_attempt_at <= now,
                 _on_platforms(DeliveryRow.destination, platforms),
-            )
-            .order_by(DeliveryRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            ],
+            [DeliveryRow.id],
+            limit,
+            {"next_attempt_at": in_flight_until},
         )
-        claim = (
-            update(DeliveryRow)
-            .where(DeliveryRow.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=in_flight_until)
-            .returning(DeliveryRow)
-            .execution_options(synchronize_session=False)
-        )
-        with self._tx() as s:
-            return sorted((_delivery(r) for r in s.scalars(claim)), key=lambda d: d.id)
+        return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
 
     def pending_deliveries(self) -> list[Delivery]:
         with self._tx() as s:
@@ -875,27 +883,21 @@ class Store:
         self, now: datetime, platforms: Sequence[str], in_flight_until: datetime, limit: int = 50
     ) -> list[Notice]:
         """Like `claim_due_deliveries`, for operational notices."""
-        due = (
-            select(NoticeRow.id)
-            .where(
+        rows = self._claim(
+            NoticeRow,
+            [
                 NoticeRow.state == "pending",
                 NoticeRow.next_attempt_at <= now,
                 _on_platforms(NoticeRow.destination, platforms),
-            )
-            .order_by(NoticeRow.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            ],
+            [NoticeRow.id],
+            limit,
+            {"next_attempt_at": in_flight_until},
         )
-        claim = (
-            update(NoticeRow)
-            .where(NoticeRow.id.in_(due.scalar_subquery()))
-            .values(next_attempt_at=in_flight_until)
-            .returning(NoticeRow)
-            .execution_options(synchronize_session=False)
-        )
-        with self._tx() as s:
-            rows = sorted(s.scalars(claim), key=lambda r: r.id)
-            return [Notice(r.id, r.destination, r.text, r.attempts) for r in rows]
+        return [
+            Notice(r.id, r.destination, r.text, r.attempts)
+            for r in sorted(rows, key=lambda r: r.id)
+        ]
 
     def begin_notice_attempt(self, notice_id: int, seen_attempts: int, retry_at: datetime) -> bool:
         """Compare-and-set, as `begin_delivery_attempt`: only one pass sends a notice."""
