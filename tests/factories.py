@@ -12,6 +12,7 @@ from bot.models import (
     FeedEntry,
     Hit,
     Section,
+    Verdict,
 )
 from bot.store.repo import NewEntry, Store
 
@@ -56,6 +57,28 @@ def stored_alert(
         source=feed.name or url,
         analysis=analysis(claims=claims),
         destinations=destinations,
+    )
+
+
+def give_verdict(
+    store: Store,
+    alert_id: int,
+    claim: int,
+    verdict: Verdict,
+    by: str = "Ann",
+    source_url: str | None = None,
+    note: str | None = None,
+) -> None:
+    """A team member's verdict, as a thread reply would record it."""
+    store.record_verdicts(
+        alert_id,
+        [claim],
+        verdict,
+        platform="slack",
+        user_id=f"U-{by}",
+        user_name=by,
+        source_url=source_url,
+        note=note,
     )
 
 

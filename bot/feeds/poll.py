@@ -176,15 +176,6 @@ class Poller:
         successes.clear()
         self.store.record_poll_successes(done)
 
-    async def poll_feed(self, fetcher: GuardedFetcher, feed: FeedInfo) -> FeedResult:
-        """Poll one feed and record the outcome at once (a cycle records its successes in one
-        transaction per batch instead)."""
-        successes: list[PollSuccess] = []
-        try:
-            return await self._poll_feed(fetcher, feed, successes)
-        finally:
-            self._record(successes)
-
     async def _poll_feed(
         self, fetcher: GuardedFetcher, feed: FeedInfo, successes: list[PollSuccess]
     ) -> FeedResult:

@@ -363,20 +363,6 @@ class Store:
         rows.sort(key=lambda r: (r.next_poll_at, r.id))
         return [_feed_info(r) for r in rows]
 
-    def record_poll_success(
-        self,
-        feed_id: int,
-        *,
-        now: datetime,
-        next_poll_at: datetime,
-        etag: str | None,
-        last_modified: str | None,
-        primed: bool = True,
-    ) -> None:
-        self.record_poll_successes(
-            [PollSuccess(feed_id, now, next_poll_at, etag, last_modified, primed)]
-        )
-
     def record_poll_successes(self, successes: Sequence[PollSuccess]) -> None:
         """Record many successful polls in one transaction (one UPDATE per feed, sent as a
         batch): a cycle of 10,000 feeds, most of them 304s, is otherwise 10,000 commits."""
@@ -680,13 +666,6 @@ class Store:
         )
         return sorted((_delivery(r) for r in rows), key=lambda d: d.id)
 
-    def pending_deliveries(self) -> list[Delivery]:
-        with self._tx() as s:
-            rows = s.scalars(
-                select(DeliveryRow).where(DeliveryRow.state == "pending").order_by(DeliveryRow.id)
-            )
-            return [_delivery(r) for r in rows]
-
     def begin_delivery_attempt(
         self, delivery_id: int, seen_attempts: int, retry_at: datetime
     ) -> bool:
@@ -694,17 +673,7 @@ class Store:
         knows to look for an already-posted message first. A compare-and-set: False when another
         pass took the row since it was claimed (its lease ran out), and then this one must not
         send. ``retry_at`` keeps other workers off the row while this one is sending."""
-        with self._tx() as s:
-            result = s.execute(
-                update(DeliveryRow)
-                .where(
-                    DeliveryRow.id == delivery_id,
-                    DeliveryRow.state == "pending",
-                    DeliveryRow.attempts == seen_attempts,
-                )
-                .values(attempts=seen_attempts + 1, next_attempt_at=retry_at)
-            )
-            return result.rowcount == 1
+        return self._begin_attempt(DeliveryRow, delivery_id, seen_attempts, retry_at)
 
     def mark_delivered(self, delivery_id: int, ref: MessageRef) -> None:
         with self._tx() as s:
@@ -901,13 +870,16 @@ class Store:
 
     def begin_notice_attempt(self, notice_id: int, seen_attempts: int, retry_at: datetime) -> bool:
         """Compare-and-set, as `begin_delivery_attempt`: only one pass sends a notice."""
+        return self._begin_attempt(NoticeRow, notice_id, seen_attempts, retry_at)
+
+    def _begin_attempt(
+        self, model: Any, row_id: int, seen_attempts: int, retry_at: datetime
+    ) -> bool:
         with self._tx() as s:
             result = s.execute(
-                update(NoticeRow)
+                update(model)
                 .where(
-                    NoticeRow.id == notice_id,
-                    NoticeRow.state == "pending",
-                    NoticeRow.attempts == seen_attempts,
+                    model.id == row_id, model.state == "pending", model.attempts == seen_attempts
                 )
                 .values(attempts=seen_attempts + 1, next_attempt_at=retry_at)
             )

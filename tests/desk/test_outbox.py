@@ -15,7 +15,7 @@ from bot.desk.outbox import Outbox
 from bot.desk.sinks import DeliveryError
 from bot.models import AlertView, MessageRef, Verdict
 from bot.store.repo import Store
-from tests.factories import stored_alert
+from tests.factories import give_verdict, stored_alert
 
 
 class Clock:
@@ -183,27 +183,9 @@ def test_a_stale_edit_never_clears_a_newer_verdict(store: Store) -> None:
     alert_id = stored_alert(store)
     outbox = Outbox(store, {"console": ConsoleSink(io.StringIO())})
     outbox.deliver_due()
-    store.record_verdicts(
-        alert_id,
-        [1],
-        Verdict.FALSE,
-        platform="slack",
-        user_id="U1",
-        user_name="Ann",
-        source_url=None,
-        note=None,
-    )
+    give_verdict(store, alert_id, 1, Verdict.FALSE)
     [stale] = store.deliveries_needing_update(("console",))
-    store.record_verdicts(
-        alert_id,
-        [1],
-        Verdict.TRUE,
-        platform="slack",
-        user_id="U2",
-        user_name="Bo",
-        source_url=None,
-        note=None,
-    )
+    give_verdict(store, alert_id, 1, Verdict.TRUE, by="Bo")
     store.mark_updated(stale.id, stale.revision)  # the slow render of the first verdict lands
     assert store.deliveries_needing_update(("console",)) != []
     assert outbox.push_updates(alert_id) == 1
@@ -216,16 +198,7 @@ def test_verdicts_push_an_update_to_every_posted_copy(store: Store, tmp_path: Pa
     out = io.StringIO()
     outbox = Outbox(store, {"console": ConsoleSink(out, journal)})
     outbox.deliver_due()
-    store.record_verdicts(
-        alert_id,
-        [1],
-        Verdict.FALSE,
-        platform="slack",
-        user_id="U1",
-        user_name="Ann",
-        source_url="https://src.example/r",
-        note=None,
-    )
+    give_verdict(store, alert_id, 1, Verdict.FALSE, source_url="https://src.example/r")
     assert outbox.push_updates(alert_id) == 1
     assert "[FALSE]" in out.getvalue() and "Ann" in out.getvalue()
     assert outbox.push_updates(alert_id) == 0
@@ -251,15 +224,6 @@ def test_update_of_a_deleted_message_is_not_retried_forever(store: Store) -> Non
     alert_id = stored_alert(store)
     outbox = Outbox(store, {"console": DeletedMessages(io.StringIO())})
     outbox.deliver_due()
-    store.record_verdicts(
-        alert_id,
-        [1],
-        Verdict.TRUE,
-        platform="slack",
-        user_id="U1",
-        user_name="Ann",
-        source_url=None,
-        note=None,
-    )
+    give_verdict(store, alert_id, 1, Verdict.TRUE)
     assert outbox.push_updates(alert_id) == 0
     assert store.deliveries_needing_update(("console",)) == []

@@ -10,7 +10,7 @@ import pytest
 from bot.errors import UserError
 from bot.models import Entity, Verdict
 from bot.store.repo import NewEntry, Store
-from tests.factories import entry, stored_alert
+from tests.factories import entry, give_verdict, stored_alert
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -105,26 +105,8 @@ def test_verdict_history_kept_latest_wins_and_flags_update(store: Store) -> None
     from bot.models import MessageRef
 
     store.mark_delivered(delivery.id, MessageRef("console", "m1"))
-    store.record_verdicts(
-        alert_id,
-        [2],
-        Verdict.FALSE,
-        platform="slack",
-        user_id="U1",
-        user_name="Ann",
-        source_url="https://src.example",
-        note=None,
-    )
-    store.record_verdicts(
-        alert_id,
-        [2],
-        Verdict.MISLEADING,
-        platform="slack",
-        user_id="U2",
-        user_name="Bo",
-        source_url=None,
-        note="numbers from 2021",
-    )
+    give_verdict(store, alert_id, 2, Verdict.FALSE, source_url="https://src.example")
+    give_verdict(store, alert_id, 2, Verdict.MISLEADING, by="Bo", note="numbers from 2021")
     view = store.alert_view(alert_id)
     assert view is not None
     claim = view.claims[1]
@@ -142,16 +124,7 @@ def test_verdict_history_kept_latest_wins_and_flags_update(store: Store) -> None
 def test_open_claims_oldest_first_without_checked_ones(store: Store) -> None:
     first = stored_alert(store, 1, claims=2)
     second = stored_alert(store, 2, claims=1)
-    store.record_verdicts(
-        first,
-        [1],
-        Verdict.TRUE,
-        platform="slack",
-        user_id="U1",
-        user_name="Ann",
-        source_url=None,
-        note=None,
-    )
+    give_verdict(store, first, 1, Verdict.TRUE)
     assert [(c.alert_id, c.n) for c in store.open_claims()] == [(first, 2), (second, 1)]
 
 
