@@ -10,6 +10,45 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+# --------------------------------------------------------------------------- destinations
+
+PLATFORMS = ("console", "slack", "discord")
+
+
+@dataclass(frozen=True, order=True)
+class Destination:
+    """Where a message goes: a platform and that platform's channel id ("" for the console).
+
+    The text form ``"slack:C0123"`` / ``"discord:1234"`` / ``"console"`` is what config files
+    and the database hold; `parse` is the only place that reads it. Whether a channel id is
+    well-formed for its platform is that platform adapter's call (see `bot.chat`).
+    """
+
+    platform: str
+    channel: str = ""
+
+    def __post_init__(self) -> None:
+        if self.platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {self.platform!r}")
+        if (self.platform == "console") != (self.channel == ""):
+            raise ValueError("the console has no channels; every other platform needs one")
+
+    @classmethod
+    def parse(cls, text: str) -> Destination:
+        """ "slack:C0123" → Destination("slack", "C0123"); raises ValueError otherwise."""
+        platform, sep, channel = text.strip().partition(":")
+        if platform == "console" and not sep:
+            return CONSOLE
+        if not sep or not channel:
+            raise ValueError(f"{text!r} is not <platform>:<channel id>")
+        return cls(platform, channel)
+
+    def __str__(self) -> str:
+        return self.platform if self.platform == "console" else f"{self.platform}:{self.channel}"
+
+
+CONSOLE = Destination("console")
+
 # --------------------------------------------------------------------------- feeds
 
 
