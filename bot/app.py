@@ -7,7 +7,7 @@ and `watchdesk demo` build it from the config file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ from bot.desk.sinks import Sink
 from bot.feeds.fetch import FetchPolicy
 from bot.feeds.poll import CycleReport, PollConfig, Poller
 from bot.feeds.subscribe import FeedChecker
-from bot.models import Entity
+from bot.models import Destination, Entity
 from bot.settings import Settings
 from bot.store import db
 from bot.store.repo import Store
@@ -36,6 +36,8 @@ OPERATOR = Actor(platform="cli", user_id="operator", name="operator", is_platfor
 
 
 def fetch_policy(settings: Settings) -> FetchPolicy:
+    """`[fetch]` as the fetcher's policy. Goes away when `bot.feeds.fetch` takes
+    `FetchSettings` directly (owned by the feeds helper); until then the only copy."""
     f = settings.fetch
     return FetchPolicy(
         timeout_s=f.timeout_s,
@@ -50,6 +52,8 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
 
 
 def poll_config(settings: Settings) -> PollConfig:
+    """`[poll]` plus the notice routing as the poller's config; goes away when
+    `bot.feeds.poll` takes `PollSettings` and `Destination`s directly."""
     p = settings.poll
     return PollConfig(
         interval_s=p.interval_s,
@@ -60,9 +64,14 @@ def poll_config(settings: Settings) -> PollConfig:
         backfill=p.backfill,
         lease_s=p.lease_s,
         parse_workers=p.parse_workers,
-        notice_channels=settings.notice_channels,
-        default_channels=settings.default_channels,
+        notice_channels=_texts(settings.notice_channels),
+        default_channels=_texts(settings.default_channels),
     )
+
+
+def _texts(destinations: Iterable[Destination]) -> tuple[str, ...]:
+    """Destinations in the text form the store and the desk still speak."""
+    return tuple(str(d) for d in destinations)
 
 
 def build_analyser(
@@ -102,7 +111,7 @@ class Watchdesk:
             self._entities,
             self.checker.fetch_page if settings.analysis.fetch_full_text else None,
         )
-        self.outbox = Outbox(store, sinks, in_flight_s=settings.poll.lease_s)
+        self.outbox = Outbox(store, sinks, in_flight_s=settings.outbox.lease_s)
         self.poller = Poller(store, policy, poll_config(settings))
         self.desk = Desk(
             store,
@@ -119,21 +128,27 @@ class Watchdesk:
         settings: Settings,
         sinks: Mapping[str, Sink],
         *,
-        upgrade: bool = True,
-        seed: bool = True,
+        migrate: bool = True,
     ) -> Watchdesk:
-        """Open the store (upgrading its schema), seed config feeds and watchlist, wire it up."""
+        """Open the store and wire everything up. With ``migrate`` (the worker, the demo and
+        the commands that write) the schema is upgraded and the config's feeds and watchlist
+        seeded, under the schema lock; without it (read-only commands) nothing is changed and
+        a database that is not at the current schema is a clear error."""
         engine = db.make_engine(settings.database_url)
-        if upgrade:
-            db.upgrade(engine)
         store = Store(engine)
-        if seed:
-            seed_from_config(store, settings)
+        try:
+            if migrate:
+                prepare_store(store, settings)
+            else:
+                db.require_current(engine)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(settings, store, sinks)
 
     @property
     def routing(self) -> Routing:
-        return Routing(self.settings.default_channels)
+        return Routing(_texts(self.settings.default_channels))
 
     def refresh_watchlist(self) -> None:
         """Pick up watchlist changes made from chat, possibly by another worker."""
@@ -164,13 +179,21 @@ class Watchdesk:
         self.store.engine.dispose()
 
 
+def prepare_store(store: Store, settings: Settings) -> None:
+    """Upgrade the schema and seed from config, holding the schema lock for both."""
+    db.check_reachable(store.engine)
+    with db.schema_lock(store.engine):
+        db.upgrade(store.engine)
+        seed_from_config(store, settings)
+
+
 def seed_from_config(store: Store, settings: Settings) -> None:
     feeds = [
-        (f.url, f.name, f.label, f.interval_s or settings.poll.interval_s, f.channels)
+        (f.url, f.name, f.label, f.interval_s or settings.poll.interval_s, _texts(f.channels))
         for f in settings.feeds
     ]
     added_feeds = store.seed_feeds(feeds)
-    added_entities = store.seed_watchlist(settings.watchlist)
+    added_entities = store.seed_watchlist(settings.config_entities())
     if added_feeds or added_entities:
         log.info(
             "seeded %d feed(s) and %d watched entit(ies) from %s",
@@ -218,8 +241,8 @@ def start_chat(app: Watchdesk) -> ChatConnections:
 def _warn_unconnected(app: Watchdesk) -> None:
     s = app.settings
     destinations = {
-        *s.default_channels,
-        *s.notice_channels,
+        *_texts(s.default_channels),
+        *_texts(s.notice_channels),
         *(c for e in app.store.active_entities() for c in e.channels),
         *(c for f in app.store.list_feeds() for c in f.channels),
     }
@@ -270,6 +293,18 @@ def chat_checks(settings: Settings) -> list[Callable[[Settings, Checklist], None
     return checks
 
 
+def configured_destinations(settings: Settings) -> list[Destination]:
+    """Every destination the config names, once each, in order."""
+    return sorted(
+        {
+            *settings.default_channels,
+            *settings.notice_channels,
+            *(c for w in settings.watchlist for c in w.channels),
+            *(c for f in settings.feeds for c in f.channels),
+        }
+    )
+
+
 def _check_routing(settings: Settings, checks: Checklist) -> None:
     checks.section("Chat")
     enabled = {
@@ -277,14 +312,8 @@ def _check_routing(settings: Settings, checks: Checklist) -> None:
         "slack": settings.slack.enabled,
         "discord": settings.discord.enabled,
     }
-    destinations = {
-        *settings.default_channels,
-        *settings.notice_channels,
-        *(c for e in settings.watchlist for c in e.channels),
-        *(c for f in settings.feeds for c in f.channels),
-    }
-    for destination in sorted(destinations):
-        platform = destination.partition(":")[0]
+    for destination in configured_destinations(settings):
+        platform = destination.platform
         if not enabled[platform]:
             token = "SLACK_BOT_TOKEN" if platform == "slack" else "DISCORD_TOKEN"
             checks.bad(
@@ -303,13 +332,8 @@ def _check_slack(settings: Settings, checks: Checklist) -> None:
     from bot.chat.slack.doctor import run_doctor
 
     s = settings.slack
-    destinations = [
-        *settings.default_channels,
-        *settings.notice_channels,
-        *(c for e in settings.watchlist for c in e.channels),
-        *(c for f in settings.feeds for c in f.channels),
-    ]
-    channels = [d.partition(":")[2] for d in destinations if d.startswith("slack:")]
+    destinations = configured_destinations(settings)
+    channels = [d.channel for d in destinations if d.platform == "slack"]
     report = run_doctor(
         build_web_client(s.bot_token, s.api_url),
         channels,

@@ -66,7 +66,8 @@ def _common_options() -> argparse.ArgumentParser:
     common.add_argument(
         "--config",
         default=argparse.SUPPRESS,
-        help="config file (default: WATCHDESK_CONFIG or config/watchdesk.toml)",
+        help="config file (default: WATCHDESK_CONFIG, else ./watchdesk.toml, else the "
+        "shipped defaults)",
     )
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
@@ -135,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     up = db_sub.add_parser("upgrade", parents=[COMMON], help="apply schema migrations (Alembic)")
     up.set_defaults(handler=cmd_db_upgrade)
 
+    init = sub.add_parser(
+        "init", parents=[COMMON], help="write a starter watchdesk.toml (and the Slack manifest)"
+    )
+    init.add_argument("dir", nargs="?", type=Path, default=Path("."), help="default: here")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+    init.set_defaults(handler=cmd_init, log_level=logging.WARNING)
+
     doctor = sub.add_parser(
         "doctor", parents=[COMMON], help="check config, database, spaCy model and chat tokens"
     )
@@ -177,20 +185,22 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202 - Settings
     return load_settings(args.config)
 
 
-def _app(args: argparse.Namespace, sinks: dict[str, Any] | None = None):  # noqa: ANN202
+def _app(args: argparse.Namespace, *, migrate: bool = True):  # noqa: ANN202 - Watchdesk
+    """The wired app; ``migrate=False`` for read-only commands, which must never change the
+    schema or seed the store (an old database is a clear "run `watchdesk db upgrade`")."""
     from bot.app import Watchdesk
     from bot.chat.console import ConsoleSink
 
     settings = _settings(args)
     console = ConsoleSink(journal=settings.console_journal)
-    return Watchdesk.build(settings, sinks or {"console": console})
+    return Watchdesk.build(settings, {"console": console}, migrate=migrate)
 
 
 def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser
     from bot.app import build_analyser
 
     settings = _settings(args)
-    return build_analyser(settings, settings.watchlist)
+    return build_analyser(settings, settings.config_entities())
 
 
 # ---------------------------------------------------------------------------- run / demo
@@ -228,11 +238,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    """Upgrade the schema and seed the config's feeds and watchlist, under the schema lock."""
+    from bot.app import prepare_store
     from bot.store import db
+    from bot.store.repo import Store
 
     settings = _settings(args)
-    db.upgrade(db.make_engine(settings.database_url))
+    store = Store(db.make_engine(settings.database_url))
+    try:
+        prepare_store(store, settings)
+    finally:
+        store.engine.dispose()
     print(f"database at {db.safe_url(settings.database_url)} is up to date")
+    return 0
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from bot.settings import write_starter
+
+    print(write_starter(args.dir, force=args.force))
     return 0
 
 
@@ -272,7 +296,7 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
     """Every feed: chat replies stop at 50 lines, the terminal is where the whole list is seen."""
-    feeds = _app(args).store.list_feeds()
+    feeds = _app(args, migrate=False).store.list_feeds()
     if not feeds:
         print("No feeds yet. Add one with `watchdesk feeds add URL`.")
         return 0
@@ -327,7 +351,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     from bot.feeds.opml import OpmlFeed, write_opml
 
-    feeds = _app(args).store.list_feeds()
+    feeds = _app(args, migrate=False).store.list_feeds()
     sys.stdout.write(
         write_opml([OpmlFeed(url=f.url, title=f.name) for f in feeds], title="Watchdesk feeds")
     )
@@ -337,7 +361,13 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     words = _take_common_options(args, list(args.words))
     text = " ".join(_quote(w) for w in words)
-    return _print_reply(_app(args).desk.run_text_command(_operator(), "watch", text))
+    read_only = bool(words) and words[0].lower() in READ_ONLY_WATCH
+    app = _app(args, migrate=not read_only)
+    return _print_reply(app.desk.run_text_command(_operator(), "watch", text))
+
+
+READ_ONLY_WATCH = ("list", "test")
+"""`watch` subcommands that only read: they never upgrade the schema or seed the store."""
 
 
 def _take_common_options(args: argparse.Namespace, words: list[str]) -> list[str]:

@@ -691,6 +691,7 @@ def test_watch_add_list_test_remove(cli: Cli) -> None:
 def test_bad_watch_commands_get_a_specific_message(
     cli: Cli, words: list[str], first_line: str
 ) -> None:
+    assert cli("db", "upgrade").code == 0  # `watch test` only reads: it needs a schema
     run = cli("watch", *words)
     assert run.code == 2 and run.out == ""
     assert first_line in run.err.splitlines()[0]

@@ -10,6 +10,7 @@ import pytest
 
 from bot.cli import main
 from bot.errors import ConfigError
+from bot.models import CONSOLE
 from bot.settings import (
     DEFAULT_CONFIG,
     load_settings,
@@ -60,7 +61,7 @@ def test_shipped_config_loads_with_the_desks_watchlist_and_feeds() -> None:
     assert settings.poll.interval_s == 600 and settings.poll.max_backoff_s == 6 * 3600
     assert settings.fetch.max_bytes == 5 * 1024 * 1024 and settings.fetch.timeout_s == 20
     assert settings.fetch.allow_private_hosts == ()
-    assert settings.default_channels == ("console",)
+    assert settings.default_channels == (CONSOLE,)
     assert settings.database_url == "sqlite:///watchdesk.db"
     assert not settings.slack.enabled and not settings.discord.enabled
     assert settings.source == str(DEFAULT_CONFIG)
@@ -131,13 +132,16 @@ BAD_CONFIGS = {
         ["[analysis] fetch_full_text must be true or false, got 'yes'"],
     ),
     "number for a string": ("[analysis]\nspacy_model = 3\n", ["spacy_model must be a string"]),
-    "out of range": ("[analysis]\nclaims_threshold = 1.5\n", ["claims_threshold", "0 and 1"]),
+    "out of range": (
+        "[analysis]\nclaims_threshold = 1.5\n",
+        ["[analysis] claims_threshold: must be at most 1 (allowed 0–1), got 1.5"],
+    ),
     "summary too long": ("[analysis]\nsummary_sentences = 9\n", ["summary_sentences: must be"]),
     "summary budget too small": (
         "[analysis]\nsummary_max_chars = 5\n",
         ["[analysis] summary_max_chars: must be at least 100"],
     ),
-    "no fetch deadline": ('[fetch]\ntimeout = "0s"\n', ["[fetch] timeout: must be more than 0s"]),
+    "no fetch deadline": ('[fetch]\ntimeout = "0s"\n', ["[fetch] timeout: must be at least 1s"]),
     "bad destination": (
         'default_channels = ["#general"]\n',
         ["default_channels: '#general' is not a destination", 'use "console", "slack:<channel'],
@@ -252,7 +256,7 @@ def test_environment_overrides_keys_the_file_also_sets(tmp_path: Path) -> None:
     [
         ({"SLACK_HTTP_PORT": "web"}, "SLACK_HTTP_PORT must be a port number, got 'web'"),
         ({"SLACK_HTTP_PORT": "70000"}, "SLACK_HTTP_PORT: 70000 is not a port number"),
-        ({"SLACK_MODE": "websocket"}, 'SLACK_MODE must be "socket" or "http"'),
+        ({"SLACK_MODE": "websocket"}, 'SLACK_MODE: must be "socket" or "http", got \'websocket\''),
     ],
 )
 def test_bad_slack_environment_is_named(tmp_path: Path, env: dict[str, str], expected: str) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import tempfile
 import threading
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from hashlib import sha256
@@ -23,7 +22,8 @@ from typing import Any, TextIO
 from bot.app import Watchdesk
 from bot.chat.console import ConsoleSink
 from bot.desk.commands import Actor
-from bot.settings import FetchSettings, Settings, load_settings
+from bot.models import CONSOLE
+from bot.settings import Settings, load_settings
 
 DATA = resources.files("bot.demo") / "data"
 
@@ -123,18 +123,18 @@ def demo_settings(base: Settings, database_url: str) -> Settings:
     whatever the operator configured for real feeds. Entities lose their channels: an entity
     routed to Slack would otherwise leave the demo's alert waiting in the outbox for a
     platform the demo never connects."""
-    fetch: FetchSettings = replace(base.fetch, allow_private_hosts=("127.0.0.1",), timeout_s=10)
-    analysis = replace(base.analysis, fetch_full_text=False)
-    return replace(
-        base,
-        database_url=database_url,
-        feeds=(),
-        watchlist=tuple(replace(entity, channels=()) for entity in base.watchlist),
-        poll=replace(base.poll, backfill=0),
-        fetch=fetch,
-        analysis=analysis,
-        default_channels=("console",),
-        notice_channels=(),
+    fetch = base.fetch.model_copy(update={"allow_private_hosts": ("127.0.0.1",), "timeout_s": 10})
+    return base.model_copy(
+        update={
+            "database_url": database_url,
+            "feeds": (),
+            "watchlist": tuple(w.model_copy(update={"channels": ()}) for w in base.watchlist),
+            "poll": base.poll.model_copy(update={"backfill": 0}),
+            "fetch": fetch,
+            "analysis": base.analysis.model_copy(update={"fetch_full_text": False}),
+            "default_channels": (CONSOLE,),
+            "notice_channels": (),
+        }
     )
 
 
@@ -169,7 +169,7 @@ def _walk_through(app: Watchdesk, feeds: DemoFeeds, out: TextIO) -> int:
     new_items = sum(1 for r in second.polled.results for _ in r.new_articles)
     say(f"Poll 2: {new_items} new items, {len(second.alerts)} alert(s) posted.\n")
     if not second.alerts:
-        say("No alert was produced: check the watchlist in config/watchdesk.toml.")
+        say(f"No alert was produced: check the watchlist in {app.settings.source}.")
         return 1
     alert_id = second.alerts[0]
     desk_member = Actor(platform="console", user_id="demo", name="Demo Checker")
