@@ -48,8 +48,12 @@ console_journal = "{journal}"
 interval = "30s"
 backfill = {ARTICLES}
 lease = "5s"
+[outbox]
+lease = "10s"
+request_timeout = "5s"
 [fetch]
 allow_private_hosts = ["127.0.0.1"]
+timeout = "4s"
 [analysis]
 fetch_full_text = false
 [[watch]]
