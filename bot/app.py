@@ -7,11 +7,10 @@ and `watchdesk demo` build it from the config file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.analysis.pipeline import Analyser, PageFetcher
 from bot.desk.alerts import AlertMaker, Routing
 from bot.desk.commands import Actor, Desk
 from bot.desk.outbox import Outbox, OutboxReport
@@ -20,11 +19,14 @@ from bot.feeds.fetch import FetchPolicy
 from bot.feeds.poll import CycleReport, PollConfig, Poller
 from bot.feeds.subscribe import FeedChecker
 from bot.models import Destination, Entity
-from bot.settings import Settings
-from bot.store import db
+from bot.settings import Settings, destination_texts
+from bot.startup import open_store
 from bot.store.repo import Store
 
 if TYPE_CHECKING:
+    # spaCy and scikit-learn load with the analyser: only commands that analyse pay for them
+    # (`watchdesk feeds list` must start in well under two seconds; see bench/cold_start.py).
+    from bot.analysis.pipeline import Analyser, PageFetcher
     from bot.doctor import Checklist
 
 log = logging.getLogger(__name__)
@@ -64,19 +66,16 @@ def poll_config(settings: Settings) -> PollConfig:
         backfill=p.backfill,
         lease_s=p.lease_s,
         parse_workers=p.parse_workers,
-        notice_channels=_texts(settings.notice_channels),
-        default_channels=_texts(settings.default_channels),
+        notice_channels=destination_texts(settings.notice_channels),
+        default_channels=destination_texts(settings.default_channels),
     )
-
-
-def _texts(destinations: Iterable[Destination]) -> tuple[str, ...]:
-    """Destinations in the text form the store and the desk still speak."""
-    return tuple(str(d) for d in destinations)
 
 
 def build_analyser(
     settings: Settings, entities: Sequence[Entity], page_fetcher: PageFetcher | None = None
 ) -> Analyser:
+    from bot.analysis.pipeline import Analyser
+
     a = settings.analysis
     return Analyser(
         entities,
@@ -134,21 +133,11 @@ class Watchdesk:
         the commands that write) the schema is upgraded and the config's feeds and watchlist
         seeded, under the schema lock; without it (read-only commands) nothing is changed and
         a database that is not at the current schema is a clear error."""
-        engine = db.make_engine(settings.database_url)
-        store = Store(engine)
-        try:
-            if migrate:
-                prepare_store(store, settings)
-            else:
-                db.require_current(engine)
-        except BaseException:
-            engine.dispose()
-            raise
-        return cls(settings, store, sinks)
+        return cls(settings, open_store(settings, migrate=migrate), sinks)
 
     @property
     def routing(self) -> Routing:
-        return Routing(_texts(self.settings.default_channels))
+        return Routing(destination_texts(self.settings.default_channels))
 
     def refresh_watchlist(self) -> None:
         """Pick up watchlist changes made from chat, possibly by another worker."""
@@ -177,30 +166,6 @@ class Watchdesk:
     def close(self) -> None:
         self.poller.close()
         self.store.engine.dispose()
-
-
-def prepare_store(store: Store, settings: Settings) -> None:
-    """Upgrade the schema and seed from config, holding the schema lock for both."""
-    db.check_reachable(store.engine)
-    with db.schema_lock(store.engine):
-        db.upgrade(store.engine)
-        seed_from_config(store, settings)
-
-
-def seed_from_config(store: Store, settings: Settings) -> None:
-    feeds = [
-        (f.url, f.name, f.label, f.interval_s or settings.poll.interval_s, _texts(f.channels))
-        for f in settings.feeds
-    ]
-    added_feeds = store.seed_feeds(feeds)
-    added_entities = store.seed_watchlist(settings.config_entities())
-    if added_feeds or added_entities:
-        log.info(
-            "seeded %d feed(s) and %d watched entit(ies) from %s",
-            added_feeds,
-            added_entities,
-            settings.source,
-        )
 
 
 class ChatConnections:
@@ -241,8 +206,8 @@ def start_chat(app: Watchdesk) -> ChatConnections:
 def _warn_unconnected(app: Watchdesk) -> None:
     s = app.settings
     destinations = {
-        *_texts(s.default_channels),
-        *_texts(s.notice_channels),
+        *destination_texts(s.default_channels),
+        *destination_texts(s.notice_channels),
         *(c for e in app.store.active_entities() for c in e.channels),
         *(c for f in app.store.list_feeds() for c in f.channels),
     }

@@ -196,6 +196,13 @@ def _app(args: argparse.Namespace, *, migrate: bool = True):  # noqa: ANN202 - W
     return Watchdesk.build(settings, {"console": console}, migrate=migrate)
 
 
+def _read_store(args: argparse.Namespace):  # noqa: ANN202 - Store
+    """The store for commands that only list: no schema change, no seeding, no analyser."""
+    from bot.startup import open_store
+
+    return open_store(_settings(args), migrate=False)
+
+
 def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser
     from bot.app import build_analyser
 
@@ -239,7 +246,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Upgrade the schema and seed the config's feeds and watchlist, under the schema lock."""
-    from bot.app import prepare_store
+    from bot.startup import prepare_store
     from bot.store import db
     from bot.store.repo import Store
 
@@ -296,7 +303,7 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
     """Every feed: chat replies stop at 50 lines, the terminal is where the whole list is seen."""
-    feeds = _app(args, migrate=False).store.list_feeds()
+    feeds = _read_store(args).list_feeds()
     if not feeds:
         print("No feeds yet. Add one with `watchdesk feeds add URL`.")
         return 0
@@ -351,7 +358,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     from bot.feeds.opml import OpmlFeed, write_opml
 
-    feeds = _app(args, migrate=False).store.list_feeds()
+    feeds = _read_store(args).list_feeds()
     sys.stdout.write(
         write_opml([OpmlFeed(url=f.url, title=f.name) for f in feeds], title="Watchdesk feeds")
     )

@@ -17,7 +17,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -191,6 +191,11 @@ def _destination(value: object) -> Destination:
             f'(e.g. slack:C0123ABCD) or "discord:<channel id>" (digits)'
         )
     return Destination.parse(value)
+
+
+def destination_texts(destinations: Iterable[Destination]) -> tuple[str, ...]:
+    """Destinations in the text form the store and the desk still speak ("slack:C0123")."""
+    return tuple(str(d) for d in destinations)
 
 
 DestinationValue = Annotated[Destination, PlainValidator(_destination)]

@@ -4,7 +4,7 @@ Postgres (scale-out).
 A URL that points nowhere (an unknown driver, a SQLite file in a folder that does not exist, a
 closed Postgres port) is the operator's setting being wrong, so it is one `ConfigError` line
 naming ``database_url`` / ``DATABASE_URL`` and the fix, never a traceback. Only `run`, `demo`,
-`db upgrade` and the commands that write upgrade the schema (`bot.app.prepare_store`, under
+`db upgrade` and the commands that write upgrade the schema (`bot.startup.prepare_store`, under
 `schema_lock` so two workers starting together cannot race); the read-only commands call
 `require_current`, which changes nothing.
 """
