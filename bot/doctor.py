@@ -6,10 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TextIO
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.errors import ConfigError
 from bot.settings import Settings
 from bot.store import db
 
@@ -34,9 +33,10 @@ def check_database(settings: Settings, checks: Checklist) -> None:
     checks.section(f"Database ({db.safe_url(settings.database_url)})")
     try:
         engine = db.make_engine(settings.database_url)
-        with engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-        head = ScriptDirectory.from_config(db.alembic_config()).get_current_head()
+        current, head = db.current_revision(engine), db.head_revision()
+    except ConfigError as exc:  # a URL that points nowhere: the line already says the fix
+        checks.bad(str(exc))
+        return
     except SQLAlchemyError as exc:
         checks.bad(
             f"cannot connect: {exc.__class__.__name__}: {str(exc).splitlines()[0]}; "

@@ -840,3 +840,131 @@ def test_watch_honours_config_and_verbose_typed_after_it() -> None:
     args = argparse.Namespace(config=None, verbose=False)
     words = _take_common_options(args, ["add", "Minsk", "--config", "/tmp/x.toml", "-v"])
     assert words == ["add", "Minsk"] and args.config == "/tmp/x.toml" and args.verbose
+
+
+# ---------------------------------------------------------------------------- init
+
+
+def test_init_writes_the_shipped_config_and_says_what_next(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "desk"
+    assert main(["init", str(target)]) == 0
+    out = capsys.readouterr().out
+    assert (target / "watchdesk.toml").read_bytes() == DEFAULT_CONFIG.read_bytes()
+    manifest = DEFAULT_CONFIG.with_name("slack-manifest.yml")
+    assert (target / "slack-manifest.yml").read_bytes() == manifest.read_bytes()
+    assert out.startswith(f"Wrote {target / 'watchdesk.toml'} and {target / 'slack-manifest.yml'}.")
+    assert "[[watch]]" in out and "default_channels" in out and "user_agent" in out
+    assert f"--config {target / 'watchdesk.toml'}" in out and "watchdesk db upgrade" in out
+
+
+def test_init_never_overwrites_without_force(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "watchdesk.toml").write_text("# the desk's own edits\n", encoding="utf-8")
+    assert main(["init", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'watchdesk.toml'} already exist(s); nothing was written" in err
+    assert "--force" in err
+    assert (tmp_path / "watchdesk.toml").read_text(encoding="utf-8") == "# the desk's own edits\n"
+    assert not (tmp_path / "slack-manifest.yml").exists()
+    assert main(["init", str(tmp_path), "--force"]) == 0
+    assert (tmp_path / "watchdesk.toml").read_bytes() == DEFAULT_CONFIG.read_bytes()
+
+
+def test_a_starter_config_in_the_working_directory_is_used(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "watchdesk.toml").write_text('[[watch]]\nname = "Belavia"\n', encoding="utf-8")
+    assert main(["watch", "test", "Belavia resumes flights to Minsk."]) == 2  # no schema yet
+    assert "run `watchdesk db upgrade`" in capsys.readouterr().err
+    assert main(["db", "upgrade"]) == 0
+    assert (tmp_path / "watchdesk.db").exists()
+    capsys.readouterr()
+    assert main(["watch", "list"]) == 0
+    assert "• Belavia" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------- read-only
+
+
+@pytest.mark.parametrize(
+    "argv", [["feeds", "list"], ["feeds", "export"], ["watch", "list"], ["watch", "test", "Minsk"]]
+)
+def test_read_only_commands_never_create_or_migrate_the_database(
+    cli: Cli, tmp_path: Path, argv: list[str]
+) -> None:
+    run = cli(*argv)
+    assert run.code == 2 and run.out == ""
+    assert run.err.strip() == (
+        f"watchdesk: there is no database at sqlite:///{tmp_path / 'wd.db'} yet; run "
+        f"`watchdesk db upgrade` to create it (or point database_url (or DATABASE_URL) at "
+        f"the desk's database)"
+    )
+    assert not (tmp_path / "wd.db").exists()
+
+
+def test_read_only_commands_do_not_seed(cli: Cli, tmp_path: Path) -> None:
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'wd.db'}")
+    db.upgrade(engine)  # the schema only, as an operator's own migration tool would leave it
+    assert cli("watch", "list").out.startswith("The watchlist is empty")
+    assert Store(engine).active_entities() == []
+    assert cli("db", "upgrade").code == 0  # seeds the config's watchlist
+    assert [e.name for e in Store(engine).active_entities()] == ["Belarus", "Lukashenko", "Zapad"]
+    engine.dispose()
+
+
+def test_check_and_claims_score_never_open_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text(encoding="utf-8").replace(
+        str(tmp_path / "wd.db"), str(tmp_path / "missing" / "wd.db")
+    )
+    config.write_text(text, encoding="utf-8")
+    article = tmp_path / "a.txt"
+    article.write_text(ARTICLE_TEXT, encoding="utf-8")
+    assert main(["--config", str(config), "check", str(article)]) == 0
+    assert "MATCH Lukashenko" in capsys.readouterr().out
+    assert not (tmp_path / "missing").exists()
+
+
+ARTICLE_TEXT = "Lukashenko visits Moscow\nAlexander Lukashenko met Putin on Tuesday.\n"
+
+
+# ---------------------------------------------------------------------------- database URLs
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("sqlite:///{tmp}/no/such/folder/wd.db", "the folder {tmp}/no/such/folder for the SQLite"),
+        ("postgresql+psycopg://wd@127.0.0.1:{port}/wd", "cannot connect to postgresql+psycopg"),
+        ("oracle+nosuch://wd@127.0.0.1/wd", "oracle+nosuch:// is not a database Watchdesk knows"),
+    ],
+)
+@pytest.mark.parametrize("argv", [["feeds", "list"], ["db", "upgrade"], ["run", "--once"]])
+def test_a_database_url_that_points_nowhere_is_one_line_naming_the_setting(
+    cli: Cli,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    url: str,
+    expected: str,
+    argv: list[str],
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url.format(tmp=tmp_path, port=closed_port()))
+    run = cli(*argv)
+    assert run.code == 2 and run.out == ""
+    assert run.err.count("\n") == 1, run.err
+    assert run.err.startswith("watchdesk: database_url (or DATABASE_URL): "), run.err
+    assert expected.format(tmp=tmp_path) in run.err
