@@ -21,8 +21,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.analysis.watchlist import Watchlist, default_entities  # noqa: E402
+from bot.analysis.watchlist import Watchlist  # noqa: E402
 from bot.models import Entity  # noqa: E402
+from bot.settings import shipped_entities  # noqa: E402
 
 SHARED = REPO / ".." / "shared"
 TERM_COUNTS = (10, 1_000, 10_000)
@@ -79,7 +80,7 @@ LAST_RU = _words("""
 def watch_terms(count: int) -> list[Entity]:
     """``count`` entities: the desk's three, then places, then people (Russian ones included,
     so declension patterns are part of the load)."""
-    entities = list(default_entities())
+    entities = list(shipped_entities())
     seen = {e.name for e in entities}
     people = (f"{first} {last}" for last, first in itertools.product(LAST, FIRST))
     people_ru = (f"{first} {last}" for last, first in itertools.product(LAST_RU, FIRST_RU))

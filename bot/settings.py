@@ -674,6 +674,12 @@ def load_settings(path: Path | str | None = None, env: Mapping[str, str] | None 
     return settings_from_mapping(raw, env, str(candidate))
 
 
+def shipped_entities() -> tuple[Entity, ...]:
+    """The desk's standing watchlist as shipped in ``config/watchdesk.toml`` (its only copy:
+    product data lives in config, not in code). For tests and benchmarks."""
+    return load_settings(DEFAULT_CONFIG, env={}).config_entities()
+
+
 # --------------------------------------------------------------------------- `watchdesk init`
 
 STARTER_FILES = (CONFIG_NAME, MANIFEST_NAME)
