@@ -377,9 +377,6 @@ class FeedSettings(_Section):
     label: StrictStr | None = None  # e.g. "state media": shown with the source in alerts
 
 
-FeedConfig = FeedSettings  # the name the rest of the tree used for one config feed
-
-
 def _watch_name(name: str) -> str:
     if not name.strip():
         raise _fail("every watched entity needs a name")

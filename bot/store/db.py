@@ -108,7 +108,7 @@ def check_reachable(engine: Engine) -> None:
         with engine.connect():
             pass
     except DBAPIError as exc:
-        reason = str(exc.orig or exc).strip().splitlines()[0] if str(exc.orig or exc) else ""
+        reason = (str(exc.orig or exc).strip().splitlines() or ["no reason given"])[0]
         raise ConfigError(
             f"{SETTING}: cannot connect to {engine.url.render_as_string(hide_password=True)} "
             f"({reason}); check that the server is up and the URL's host, port, user and "
