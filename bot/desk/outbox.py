@@ -221,7 +221,7 @@ class Outbox:
             for intent in batch:
                 self._handle(intent, sink, report)
             claimed += len(batch)
-            if len(batch) < CLAIM_BATCH:
+            if not batch:  # (a batch that posted alerts may have unblocked their thread posts)
                 break
         return report
 
@@ -344,17 +344,17 @@ class DeliveryWorker(threading.Thread):
         self.platform = platform
         self.idle_s = idle_s
         self._wake = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def wake(self) -> None:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self._wake.set()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
             self._wake.clear()
             try:
                 report = self.outbox.deliver_platform(self.platform)

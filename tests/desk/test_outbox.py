@@ -229,3 +229,68 @@ def test_update_of_a_deleted_message_is_not_retried_forever(store: Store) -> Non
     give_verdict(store, alert_id, 1, Verdict.TRUE)
     assert outbox.push_updates(alert_id) == 0
     assert store.outbox.pending(kind=IntentKind.EDIT_ALERT) == []
+
+
+def test_a_thread_post_waits_for_its_alert_then_lands_in_its_thread(
+    store: Store, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal.jsonl"
+    alert_id = stored_alert(store)
+    assert store.outbox.add_thread_post(alert_id, "console", "Also reported by BelTA", key="k1")
+    assert not store.outbox.add_thread_post(alert_id, "console", "again", key="k1")  # once
+    clock = Clock()
+    down = FlakyPlatform(journal, [RemoteError("HTTP 500")])
+    assert Outbox(store, {"console": down}, clock=clock).deliver_due().retrying == 1
+    [waiting] = store.outbox.pending(kind=IntentKind.THREAD_POST)
+    assert waiting.attempts == 0  # never tried while its alert is not posted
+    clock.advance(60)
+    out = io.StringIO()
+    report = Outbox(store, {"console": ConsoleSink(out, journal)}, clock=clock).deliver_due()
+    assert report.sent == 2 and store.outbox.pending() == []
+    events = [json.loads(line) for line in journal.read_text().splitlines()]
+    assert [e["event"] for e in events] == ["alert", "thread"]
+    assert events[1] == {
+        "event": "thread",
+        "message_id": f"console-{alert_id}",
+        "text": "Also reported by BelTA",
+    }
+    [reply] = store.outbox.intents_for_alert(alert_id, IntentKind.THREAD_POST)
+    assert reply.state == "sent" and reply.thread_id == f"console-{alert_id}"
+
+
+def test_a_thread_post_under_an_alert_that_gave_up_gives_up_too(store: Store) -> None:
+    alert_id = stored_alert(store)
+    store.outbox.add_thread_post(alert_id, "console", "Also reported by BelTA")
+    sink = FlakyPlatform(Path("/nonexistent"), [RemoteError("channel_not_found", permanent=True)])
+    assert Outbox(store, {"console": sink}).deliver_due().failed == 1
+    [reply] = store.outbox.intents_for_alert(alert_id, IntentKind.THREAD_POST)
+    assert reply.state == "failed" and "never posted" in (reply.last_error or "")
+
+
+class BuggyPlatform(ConsoleSink):
+    def post_notice(self, to: Destination, text: str) -> None:
+        raise KeyError("a bug in the sink")
+
+
+def test_a_bug_in_a_sink_is_logged_once_and_retried_within_the_bound(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    store.outbox.add_notice("console", "Feed disabled")
+    clock = Clock()
+    outbox = Outbox(store, {"console": BuggyPlatform(io.StringIO())}, clock=clock, max_attempts=3)
+    reports = []
+    for _ in range(5):
+        reports.append(outbox.deliver_due())
+        clock.advance(3600)
+    assert [(r.retrying, r.failed) for r in reports] == [(1, 0), (1, 0), (0, 1), (0, 0), (0, 0)]
+    crashes = [r for r in caplog.records if "crashed (a bug)" in r.getMessage()]
+    assert len(crashes) == 3 and all(r.exc_info for r in crashes)
+    assert store.outbox.pending() == []  # given up: nothing is retried for ever
+
+
+def test_a_digest_is_a_channel_message_sent_once_per_key(store: Store) -> None:
+    out = io.StringIO()
+    assert store.outbox.add_digest("console", "3 alerts today", key="digest-2026-05-01")
+    assert not store.outbox.add_digest("console", "3 alerts today", key="digest-2026-05-01")
+    assert Outbox(store, {"console": ConsoleSink(out)}).deliver_due().sent == 1
+    assert out.getvalue().count("3 alerts today") == 1

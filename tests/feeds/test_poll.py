@@ -11,7 +11,9 @@ import pytest
 
 from bot.feeds.fetch import FetchPolicy
 from bot.feeds.poll import Poller, next_slot
+from bot.models import Decision
 from bot.settings import PollSettings
+from bot.store.articles import ArticleRepository
 from bot.store.repo import Store
 from tests.loopback import LoopbackServer
 
@@ -206,3 +208,30 @@ def test_parsing_in_a_process_pool_gives_the_same_result(
     finally:
         poller.close()
     assert len(report.new_articles) == 4
+
+
+class BrokenArticles(ArticleRepository):
+    """The real articles repository with a bug planted in the step after deciding."""
+
+    def apply_decision(self, feed_id: int, decision: Decision) -> list[int]:
+        raise ZeroDivisionError("a bug in our code, not the feed's fault")
+
+
+def test_a_crash_in_our_code_is_logged_not_counted_against_the_feed(
+    store: Store, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.add(
+        "/ok.xml", rss([("a", "A", "https://news.example/a")]), headers=[("Content-Type", RSS)]
+    )
+    store.feeds.add_feed(url, interval_s=600, now=T0)
+    clock = Clock()
+    store.articles = BrokenArticles(store.engine, store.clock)
+    poller = make_poller(store, clock, disable_after_failures=1)
+    [result] = poller.poll_due().results
+    assert result.outcome == "crashed" and "fix the URL" not in (result.error or "")
+    feed = store.feeds.get_feed(url)
+    assert feed is not None and feed.state == "active" and feed.error_count == 0
+    assert feed.next_poll_at == next_slot(url, 600, clock.now)
+    [crash] = [r for r in caplog.records if "crashed" in r.getMessage()]
+    assert crash.exc_info is not None and crash.exc_info[0] is ZeroDivisionError
+    assert store.outbox.pending() == []  # no "feed disabled" notice
