@@ -94,14 +94,16 @@ def build_scheduler(app: Watchdesk, *, tick_s: float = TICK_S) -> BlockingSchedu
     return scheduler
 
 
-def run_forever(app: Watchdesk, stop: threading.Event | None = None) -> None:
+def run_forever(
+    app: Watchdesk, stop: threading.Event | None = None, *, tick_s: float = TICK_S
+) -> None:
     """Block running the tick and the delivery workers until interrupted (SIGINT/SIGTERM) or
     ``stop`` is set. Stopping waits for a running cycle and any send in flight to finish, so
     `run` never closes the store under them."""
     stop = stop or threading.Event()
     if stop.is_set():  # asked to stop while chat connections were still starting
         return
-    scheduler = build_scheduler(app)
+    scheduler = build_scheduler(app, tick_s=tick_s)
     started = threading.Event()
     scheduler.add_listener(lambda _event: started.set(), EVENT_SCHEDULER_STARTED)
 
