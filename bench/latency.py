@@ -1,7 +1,12 @@
 """Alert latency: from an item appearing in a feed to its alert on the console, over loopback.
 
-Run from the repository root: ``python3 bench/latency.py [--items 5] [--interval 30]``.
+Run from the repository root: ``python3 bench/latency.py [--items 10] [--interval 45]``.
 Target (issue 10, "Timing"): every item is alerted within its feed's interval plus two seconds.
+
+With the old fixed tick a feed is polled at the first tick after its slot, so an item can wait
+up to interval + tick. When the interval is a multiple of the tick (30 s and 30 s) every slot
+falls in step with the ticks and the two only differ by the phase; the default interval of 45 s
+(not a multiple) shows the old bound, and ``--interval 30`` the in-step case.
 
 Two real Watchdesk run loops (`bot.scheduler.run_forever`: the tick, the poller, the analyser,
 the per-platform delivery workers, the console sink with its JSON-lines journal) run side by
@@ -10,10 +15,11 @@ side, each on its own SQLite store and its own feed on a loopback HTTP server:
 - **due tick** — today's scheduler: a 1 s tick that runs a cycle once the earliest feed is due;
 - **baseline** — the same code with the old fixed 30 s tick (``tick_s=30``).
 
-For each variant the feed is first polled once (priming: what it holds is history), then items
-are published one at a time, each after a random pause within the interval (so publication
-times fall anywhere relative to the feed's poll slot); the latency of an item is the time from
-publishing it to its alert appearing in the journal. Prints min / median / p90 / max per variant.
+Each variant watches one feed per item (each URL has its own hashed poll slot, so the items
+sample every phase between a feed's slot and the old tick). Every feed is first polled once
+(priming: what it holds is history); then item n is published in feed n, one at a time, each
+after a random pause within the interval; its latency is the time from publishing it to its
+alert appearing in the journal. Prints min / median / p90 / max per variant.
 """
 
 from __future__ import annotations
@@ -95,7 +101,7 @@ def alerted_titles(journal: Path) -> set[str]:
     return titles
 
 
-def build(tmp: Path, name: str, feed_url: str, interval_s: int) -> tuple[Watchdesk, Path]:
+def build(tmp: Path, name: str, feed_urls: list[str], interval_s: int) -> tuple[Watchdesk, Path]:
     journal = tmp / f"{name}.jsonl"
     config = tmp / f"{name}.toml"
     config.write_text(
@@ -110,10 +116,10 @@ fetch_full_text = false
 [[watch]]
 name = "Lukashenko"
 aliases = ["Lukashenka"]
-[[feeds]]
-url = "{feed_url}"
-name = "Wire"
-''',
+'''
+        + "".join(
+            f'[[feeds]]\nurl = "{url}"\nname = "Wire {n}"\n' for n, url in enumerate(feed_urls)
+        ),
         encoding="utf-8",
     )
     settings = load_settings(config, env={})
@@ -124,7 +130,7 @@ name = "Wire"
 def measure(
     name: str,
     tick_s: float,
-    feed: Feed,
+    feeds: list[Feed],
     built: tuple[Watchdesk, Path],
     args: argparse.Namespace,
     results: dict[str, list[float]],
@@ -138,12 +144,12 @@ def measure(
     rng = random.Random(f"{args.seed}-{name}")
     latencies: list[float] = []
     try:
-        while app.store.feeds.list_feeds()[0].last_success_at is None:  # the priming poll
+        while any(f.last_success_at is None for f in app.store.feeds.list_feeds()):  # priming
             time.sleep(0.1)
         for n in range(args.items):
             time.sleep(rng.uniform(0, args.interval))
             title = f"Lukashenko item {n} ({name})"
-            feed.publish(title, n)
+            feeds[n].publish(title, n)
             published = time.monotonic()
             deadline = published + 2 * args.interval + OLD_TICK_S + 10
             while title not in alerted_titles(journal):
@@ -170,31 +176,34 @@ def describe(values: list[float]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--items", type=int, default=5, help="items published per variant")
-    parser.add_argument("--interval", type=int, default=30, help="the feed's poll interval (s)")
+    parser.add_argument("--items", type=int, default=10, help="items published per variant")
+    parser.add_argument("--interval", type=int, default=45, help="the feeds' poll interval (s)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    feeds = {"/due.xml": Feed(), "/baseline.xml": Feed()}
-    for feed in feeds.values():  # what the feed holds before the bot first polls it: history
+    variants = (("due tick", TICK_S), ("baseline", OLD_TICK_S))
+    feeds = {
+        f"/{name.replace(' ', '-')}/{n}.xml": Feed()
+        for name, _ in variants
+        for n in range(args.items)
+    }
+    for feed in feeds.values():  # what a feed holds before the bot first polls it: history
         feed.publish("Lukashenko archive item", -1)
     server = serve(feeds)
     base = f"http://127.0.0.1:{server.server_address[1]}"
     results: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        # built one after the other: Alembic's upgrade is not thread-safe
-        built = {
-            path: build(Path(tmp), path.strip("/.xml"), base + path, args.interval)
-            for path in feeds
-        }
-        runs = [
-            threading.Thread(
-                target=measure, args=(name, tick, feeds[path], built[path], args, results)
+        runs = []
+        for name, tick in variants:  # built one after the other: Alembic is not thread-safe
+            paths = [f"/{name.replace(' ', '-')}/{n}.xml" for n in range(args.items)]
+            built = build(
+                Path(tmp), name.replace(" ", "-"), [base + p for p in paths], args.interval
             )
-            for name, tick, path in (
-                ("due tick", TICK_S, "/due.xml"),
-                ("baseline", OLD_TICK_S, "/baseline.xml"),
+            runs.append(
+                threading.Thread(
+                    target=measure,
+                    args=(name, tick, [feeds[p] for p in paths], built, args, results),
+                )
             )
-        ]
         for run in runs:
             run.start()
         for run in runs:

@@ -5,8 +5,9 @@ The schedule lives in the database (`next_poll_at`), so several workers on Postg
 every second the tick asks the store when the earliest active feed is due (one indexed query)
 and runs a cycle only then, so an item that appears in a feed is alerted within the feed's
 interval plus about two seconds. A cycle also runs at least every `MAX_IDLE_S`, to finish
-articles a crash left unanalysed. The tick job runs at most once at a time and missed runs
-coalesce into one. Delivery does not wait for the tick: each connected platform's worker
+articles a crash left unanalysed. Cycles never overlap: a tick that comes while one is still
+running returns at once (`DueTick`'s lock), so a long cycle neither queues ticks up nor makes
+APScheduler warn every second that it skipped one. Delivery does not wait for the tick: each connected platform's worker
 (`bot.desk.outbox.DeliveryWorker`) drains its own queue, woken when a cycle wrote alerts.
 """
 
@@ -51,7 +52,8 @@ def poll_tick(app: Watchdesk) -> CycleSummary:
 
 
 class DueTick:
-    """The scheduler's job: a cycle when a feed is due (or `max_idle_s` passed), else nothing."""
+    """The scheduler's job: a cycle when a feed is due (or `max_idle_s` passed), else nothing;
+    never two cycles at once."""
 
     def __init__(
         self,
@@ -64,6 +66,7 @@ class DueTick:
         self.max_idle = timedelta(seconds=max_idle_s)
         self.clock = clock
         self.last_cycle: datetime | None = None
+        self._running = threading.Lock()
 
     def due(self) -> bool:
         now = self.clock()
@@ -73,10 +76,15 @@ class DueTick:
         return next_due is not None and next_due <= now
 
     def __call__(self) -> CycleSummary | None:
-        if not self.due():
-            return None
-        self.last_cycle = self.clock()
-        return poll_tick(self.app)
+        if not self._running.acquire(blocking=False):
+            return None  # the previous cycle is still running
+        try:
+            if not self.due():
+                return None
+            self.last_cycle = self.clock()
+            return poll_tick(self.app)
+        finally:
+            self._running.release()
 
 
 def build_scheduler(app: Watchdesk, *, tick_s: float = TICK_S) -> BlockingScheduler:
@@ -87,7 +95,7 @@ def build_scheduler(app: Watchdesk, *, tick_s: float = TICK_S) -> BlockingSchedu
         seconds=tick_s,
         id="poll",
         next_run_time=datetime.now(UTC),
-        max_instances=1,
+        max_instances=2,  # the second returns at once while a cycle runs: no skip warnings
         coalesce=True,
         misfire_grace_time=None,
     )

@@ -14,7 +14,7 @@ def test_the_tick_runs_every_second_never_overlaps_and_coalesces(tmp_path: Path)
     try:
         scheduler = build_scheduler(app)
         [job] = scheduler.get_jobs()
-        assert job.id == "poll" and job.max_instances == 1 and job.coalesce is True
+        assert job.id == "poll" and job.coalesce is True
         assert job.trigger.interval.total_seconds() == 1
     finally:
         app.close()
@@ -35,6 +35,18 @@ def test_the_tick_follows_the_earliest_due_feed(tmp_path: Path) -> None:
         assert tick() is None
         now[0] += timedelta(seconds=1)
         assert tick() is not None  # due now: polled (it fails: nothing listens on port 9)
+    finally:
+        app.close()
+
+
+def test_a_tick_during_a_running_cycle_returns_at_once(tmp_path: Path) -> None:
+    """Cycles never overlap: while one runs (here: blocked on its lock), a tick does nothing."""
+    app = build_app(f"sqlite:///{tmp_path / 'w.db'}")
+    tick = DueTick(app)
+    try:
+        with tick._running:  # a cycle in progress
+            assert tick() is None and tick.last_cycle is None
+        assert tick() is not None and tick.last_cycle is not None
     finally:
         app.close()
 

@@ -106,6 +106,7 @@ class ArticleRepository(Repository):
             alertable=alertable,
             analysed_at=None if alertable else now,
             matched=None,
+            created_at=now,
         )
 
     def count_feed_entries(self, feed_id: int) -> int:

@@ -49,7 +49,8 @@ class FeedRepository(Repository):
     ) -> FeedInfo:
         """Add a feed, due at once so its first poll records what is there. A feed removed
         earlier comes back with its history (so its old entries still never re-alert)."""
-        if self._revive_feed(url, interval_s, name, added_by, now or self.clock()):
+        now = now or self.clock()
+        if self._revive_feed(url, interval_s, name, added_by, now):
             info = self.get_feed(url)
             assert info is not None
             return info
@@ -59,11 +60,12 @@ class FeedRepository(Repository):
             label=label,
             interval_s=interval_s,
             channels=list(channels),
-            next_poll_at=now or self.clock(),
+            next_poll_at=now,
             added_by=added_by,
             state="active",
             error_count=0,
             primed=False,
+            created_at=now,
         )
         try:
             with self._tx() as s:
@@ -77,7 +79,7 @@ class FeedRepository(Repository):
         self, feeds: Sequence[tuple[str, str | None, str | None, int, Sequence[str]]]
     ) -> int:
         """Insert config feeds that the store has never seen; one a user removed stays removed."""
-        added = 0
+        added, now = 0, self.clock()
         with self._tx() as s:
             known = set(s.scalars(select(FeedRow.url)))
             for url, name, label, interval_s, channels in feeds:
@@ -90,11 +92,12 @@ class FeedRepository(Repository):
                         label=label,
                         interval_s=interval_s,
                         channels=list(channels),
-                        next_poll_at=self.clock(),
+                        next_poll_at=now,
                         state="active",
                         error_count=0,
                         primed=False,
                         added_by="config",
+                        created_at=now,
                     )
                 )
                 known.add(url)

@@ -29,6 +29,7 @@ class WatchlistRepository(Repository):
                         channels=list(e.channels),
                         origin="config",
                         added_by="config",
+                        created_at=self.clock(),
                     )
                 )
                 added += 1
@@ -60,6 +61,7 @@ class WatchlistRepository(Repository):
                         channels=list(entity.channels),
                         origin="chat",
                         added_by=added_by,
+                        created_at=self.clock(),
                     )
                 )
                 return True

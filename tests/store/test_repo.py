@@ -201,3 +201,23 @@ def test_a_failing_article_is_retried_then_left(store: Store) -> None:
         assert store.articles.articles_awaiting_analysis() == [article_id]
         store.articles.count_analysis_failure(article_id)
     assert store.articles.articles_awaiting_analysis() == []
+
+
+def test_one_injected_clock_dates_everything_the_store_writes(database_url: str) -> None:
+    from bot.store import db
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    store = Store(engine, clock=lambda: NOW)
+    try:
+        feed = store.feeds.add_feed("https://clock.example/", interval_s=600)
+        assert feed.next_poll_at == NOW
+        alert_id = stored_alert(store)
+        give_verdict(store, alert_id, 1, Verdict.TRUE)
+        assert [when for *_, when in store.alerts.verdict_history(alert_id)] == [NOW]
+        [claim] = [c for c in store.alerts.open_claims() if c.alert_id == alert_id][:1]
+        assert claim.created_at == NOW
+        store.outbox.add_notice("console", "hello")
+        assert store.outbox.claim_due("console", NOW, NOW) != []  # due at the store's now
+    finally:
+        engine.dispose()

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot.chat.discord.embeds import alert_embed
-from bot.chat.discord.sink import DiscordSink, alert_nonce
+from bot.chat.discord.sink import DiscordSink, alert_nonce, remote_error
 from bot.desk.outbox import Outbox
 from bot.errors import RemoteError
 from bot.models import Destination, MessageRef
@@ -278,3 +278,10 @@ def test_a_sink_without_a_connection_asks_to_retry(world: DiscordWorld) -> None:
 
 def test_every_message_in_this_module_allowed_no_mentions(world: DiscordWorld) -> None:
     assert_no_mentions_anywhere(world.fake.calls)
+
+
+def test_only_discord_and_network_failures_become_remote_errors() -> None:
+    """A bug inside the sink (here a KeyError) is not Discord's failure: it must propagate as
+    itself, so the worker logs its traceback, instead of becoming a retryable RemoteError."""
+    assert remote_error(KeyError("oops"), "posting") is None
+    assert remote_error(TimeoutError(), "posting") is not None
