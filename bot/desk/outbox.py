@@ -60,6 +60,7 @@ class IntentQueue(Protocol):
         *,
         alert_id: int | None = None,
         kinds: Sequence[IntentKind] = (),
+        exclude: Sequence[int] = (),
     ) -> list[Intent]: ...
 
     def begin_attempt(self, intent_id: int, seen_attempts: int, retry_at: datetime) -> bool: ...
@@ -209,6 +210,7 @@ class Outbox:
         report = OutboxReport()
         sink = self.sinks[platform]
         claimed = 0
+        tried: set[int] = set()
         while claimed < max_rows:
             batch = self.store.outbox.claim_due(
                 platform,
@@ -217,11 +219,15 @@ class Outbox:
                 limit=min(CLAIM_BATCH, max_rows - claimed),
                 alert_id=alert_id,
                 kinds=kinds,
+                exclude=sorted(tried),
             )
             for intent in batch:
                 self._handle(intent, sink, report)
+            tried.update(intent.id for intent in batch)
             claimed += len(batch)
-            if not batch:  # (a batch that posted alerts may have unblocked their thread posts)
+            # Until nothing more is due: a batch that posted alerts may have unblocked their
+            # thread posts; a row already tried in this pass waits for the next one.
+            if not batch:
                 break
         return report
 

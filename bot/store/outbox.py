@@ -206,9 +206,10 @@ class OutboxRepository(Repository):
         *,
         alert_id: int | None = None,
         kinds: Sequence[IntentKind] = (),
+        exclude: Sequence[int] = (),
     ) -> list[Intent]:
         """Take up to ``limit`` due intents of ``platform`` (oldest first; only ``alert_id``'s,
-        only of ``kinds`` when given), pushing their next attempt to ``lease_until`` in the same
+        only of ``kinds`` when given, none of the ids in ``exclude``), pushing their next attempt to ``lease_until`` in the same
         statement so no other worker takes them."""
         conditions = [
             OutboxRow.platform == platform,
@@ -220,6 +221,8 @@ class OutboxRepository(Repository):
             conditions.append(OutboxRow.alert_id == alert_id)
         if kinds:
             conditions.append(OutboxRow.kind.in_([str(k) for k in kinds]))
+        if exclude:
+            conditions.append(OutboxRow.id.not_in(list(exclude)))
         rows = self._claim(
             OutboxRow,
             conditions,

@@ -16,7 +16,7 @@ from bot.errors import RemoteError
 from bot.models import AlertView, Destination, MessageRef, Verdict
 from bot.store.outbox import IntentKind
 from bot.store.repo import Store
-from tests.factories import give_verdict, stored_alert
+from tests.factories import give_verdict, posts_of, stored_alert
 
 
 class Clock:
@@ -294,3 +294,16 @@ def test_a_digest_is_a_channel_message_sent_once_per_key(store: Store) -> None:
     assert not store.outbox.add_digest("console", "3 alerts today", key="digest-2026-05-01")
     assert Outbox(store, {"console": ConsoleSink(out)}).deliver_due().sent == 1
     assert out.getvalue().count("3 alerts today") == 1
+
+
+def test_a_pass_tries_each_intent_once_even_with_a_zero_retry_after(
+    store: Store, tmp_path: Path
+) -> None:
+    journal = tmp_path / "journal.jsonl"
+    alert_id = stored_alert(store)
+    sink = FlakyPlatform(journal, [RemoteError("429", retry_after=0) for _ in range(3)])
+    outbox = Outbox(store, {"console": sink})
+    assert outbox.deliver_due().retrying == 1  # once per pass, not hammered
+    [post] = posts_of(store, alert_id)
+    assert post.attempts == 1 and post.state == "pending"
+    assert outbox.deliver_due().retrying == 1  # due again at once in the next pass
