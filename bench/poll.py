@@ -469,9 +469,9 @@ def make_store(url: str, server: Server, feeds: int, now: datetime) -> Store:
     engine = db.make_engine(url)
     db.upgrade(engine)
     store = Store(engine)
-    if store.list_feeds():
+    if store.feeds.list_feeds():
         raise BenchError(f"{url} already holds feeds; give the bench an empty database")
-    store.seed_feeds(
+    store.feeds.seed_feeds(
         [(server.url(i), f"bench feed {i}", None, INTERVAL_S, ()) for i in range(feeds)]
     )
     with engine.begin() as conn:  # seed_feeds stamps the wall clock; the bench runs on its own
@@ -607,10 +607,10 @@ def _options(argv: Sequence[str] | None) -> argparse.Namespace:
         "--parse-workers",
         type=int,
         default=2,
-        help="PollConfig.parse_workers (default 2; 0 = parse in the bot process)",
+        help="[poll] parse_workers (default 2; 0 = parse in the bot process)",
     )
-    parser.add_argument("--concurrency", type=int, default=64, help="PollConfig.concurrency")
-    parser.add_argument("--batch-size", type=int, default=500, help="PollConfig.batch_size")
+    parser.add_argument("--concurrency", type=int, default=64, help="[poll] concurrency")
+    parser.add_argument("--batch-size", type=int, default=500, help="[poll] batch_size")
     parser.add_argument(
         "--naive-sample",
         type=int,
@@ -666,7 +666,8 @@ def _watchdog(seconds: float, server: Server, meter: ProcessMeter) -> threading.
 
 def _poller(store: Store, clock: Clock, args: argparse.Namespace) -> Poller:
     from bot.feeds.fetch import FetchPolicy
-    from bot.feeds.poll import PollConfig, Poller
+    from bot.feeds.poll import Poller
+    from bot.settings import PollSettings
 
     # All N feeds live on one loopback host, where real feeds spread over thousands of hosts:
     # the per-host politeness limit (2 by default) would serialise them, so it is lifted here.
@@ -676,7 +677,7 @@ def _poller(store: Store, clock: Clock, args: argparse.Namespace) -> Poller:
         per_host_limit=args.concurrency,
         max_connections=args.concurrency,
     )
-    config = PollConfig(
+    config = PollSettings(
         interval_s=INTERVAL_S,
         concurrency=args.concurrency,
         batch_size=args.batch_size,

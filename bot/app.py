@@ -16,7 +16,7 @@ from bot.desk.commands import Actor, Desk
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
 from bot.feeds.fetch import FetchPolicy
-from bot.feeds.poll import CycleReport, PollConfig, Poller
+from bot.feeds.poll import CycleReport, Poller
 from bot.feeds.subscribe import FeedChecker
 from bot.models import Destination, Entity
 from bot.settings import Settings, destination_texts
@@ -53,24 +53,6 @@ def fetch_policy(settings: Settings) -> FetchPolicy:
     )
 
 
-def poll_config(settings: Settings) -> PollConfig:
-    """`[poll]` plus the notice routing as the poller's config; goes away when
-    `bot.feeds.poll` takes `PollSettings` and `Destination`s directly."""
-    p = settings.poll
-    return PollConfig(
-        interval_s=p.interval_s,
-        concurrency=p.concurrency,
-        batch_size=p.batch_size,
-        disable_after_failures=p.disable_after_failures,
-        max_backoff_s=p.max_backoff_s,
-        backfill=p.backfill,
-        lease_s=p.lease_s,
-        parse_workers=p.parse_workers,
-        notice_channels=destination_texts(settings.notice_channels),
-        default_channels=destination_texts(settings.default_channels),
-    )
-
-
 def build_analyser(
     settings: Settings, entities: Sequence[Entity], page_fetcher: PageFetcher | None = None
 ) -> Analyser:
@@ -104,14 +86,29 @@ class Watchdesk:
         self.store = store
         policy = fetch_policy(settings)
         self.checker = FeedChecker(policy)
-        self._entities = store.active_entities()
+        self._entities = store.watchlist.active_entities()
         self.analyser = build_analyser(
             settings,
             self._entities,
             self.checker.fetch_page if settings.analysis.fetch_full_text else None,
         )
-        self.outbox = Outbox(store, sinks, in_flight_s=settings.outbox.lease_s)
-        self.poller = Poller(store, policy, poll_config(settings))
+        o = settings.outbox
+        self.outbox = Outbox(
+            store,
+            sinks,
+            lease=o.lease_s,
+            max_attempts=o.max_attempts,
+            base_backoff=o.base_backoff_s,
+            max_backoff=o.max_backoff_s,
+            request_timeout=o.request_timeout_s,
+        )
+        self.poller = Poller(
+            store,
+            policy,
+            settings.poll,
+            notice_channels=destination_texts(settings.notice_channels),
+            default_channels=destination_texts(settings.default_channels),
+        )
         self.desk = Desk(
             store,
             self.outbox,
@@ -141,7 +138,7 @@ class Watchdesk:
 
     def refresh_watchlist(self) -> None:
         """Pick up watchlist changes made from chat, possibly by another worker."""
-        entities = self.store.active_entities()
+        entities = self.store.watchlist.active_entities()
         if entities != self._entities:
             self.analyser.reload(entities)
             self._entities = entities
@@ -150,20 +147,24 @@ class Watchdesk:
         self.outbox.register(sink)
 
     def run_cycle(self) -> CycleSummary:
-        """One full pass: poll due feeds, alert on new matching articles, deliver the outbox."""
+        """One full pass: poll due feeds, alert on new matching articles, deliver. With the
+        delivery workers running (`watchdesk run`) they are only woken; otherwise (CLI, demo,
+        tests) a bounded delivery pass runs here."""
         self.refresh_watchlist()
         polled = self.poller.poll_due()
         alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
             polled.new_articles
         )
-        # A bounded delivery pass, so a long queue (Slack: 1 msg/s) never holds up polling;
-        # the outbox job drains the rest.
+        if self.outbox.workers_running:
+            self.outbox.wake()
+            return CycleSummary(polled, alerts)
         return CycleSummary(polled, alerts, self.outbox.deliver_due(max_rows=CYCLE_DELIVERIES))
 
     def run_outbox_once(self) -> OutboxReport:
         return self.outbox.deliver_due()
 
     def close(self) -> None:
+        self.outbox.stop_workers()
         self.poller.close()
         self.store.engine.dispose()
 
@@ -208,8 +209,8 @@ def _warn_unconnected(app: Watchdesk) -> None:
     destinations = {
         *destination_texts(s.default_channels),
         *destination_texts(s.notice_channels),
-        *(c for e in app.store.active_entities() for c in e.channels),
-        *(c for f in app.store.list_feeds() for c in f.channels),
+        *(c for e in app.store.watchlist.active_entities() for c in e.channels),
+        *(c for f in app.store.feeds.list_feeds() for c in f.channels),
     }
     for platform in sorted({d.partition(":")[0] for d in destinations} - set(app.outbox.sinks)):
         log.warning(
@@ -226,7 +227,7 @@ def _start_slack(app: Watchdesk, connections: ChatConnections) -> None:
     from bot.chat.slack.sink import SlackSink
 
     s = app.settings.slack
-    client = build_web_client(s.bot_token, s.api_url)
+    client = build_web_client(s.bot_token, s.api_url, timeout=app.outbox.request_timeout)
     app.register_sink(SlackSink(client))
     bolt = build_app(
         app.desk, client, signing_secret=s.signing_secret, group_ids=app.settings.permissions.groups

@@ -227,8 +227,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             log.info(
                 "watchdesk running: %d feed(s), %d watched entit(ies), sinks: %s",
-                len(app.store.list_feeds()),
-                len(app.store.active_entities()),
+                len(app.store.feeds.list_feeds()),
+                len(app.store.watchlist.active_entities()),
                 ", ".join(sorted(app.outbox.sinks)),
             )
             run_forever(app, stop)
@@ -303,7 +303,7 @@ def cmd_feeds_add(args: argparse.Namespace) -> int:
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
     """Every feed: chat replies stop at 50 lines, the terminal is where the whole list is seen."""
-    feeds = _read_store(args).list_feeds()
+    feeds = _read_store(args).feeds.list_feeds()
     if not feeds:
         print("No feeds yet. Add one with `watchdesk feeds add URL`.")
         return 0
@@ -338,12 +338,12 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
     usable = [i for i in items if i.url.lower().startswith(("http://", "https://", "feed:"))]
     app = _app(args)
     interval = given or app.settings.poll.interval_s
-    known = {f.url for f in app.store.list_feeds()}
+    known = {f.url for f in app.store.feeds.list_feeds()}
     added = 0
     for item in usable:
         if item.url in known:
             continue
-        app.store.add_feed(item.url, interval_s=interval, name=item.title, added_by="opml")
+        app.store.feeds.add_feed(item.url, interval_s=interval, name=item.title, added_by="opml")
         known.add(item.url)
         added += 1
     skipped = (
@@ -358,7 +358,7 @@ def cmd_feeds_import(args: argparse.Namespace) -> int:
 def cmd_feeds_export(args: argparse.Namespace) -> int:
     from bot.feeds.opml import OpmlFeed, write_opml
 
-    feeds = _read_store(args).list_feeds()
+    feeds = _read_store(args).feeds.list_feeds()
     sys.stdout.write(
         write_opml([OpmlFeed(url=f.url, title=f.name) for f in feeds], title="Watchdesk feeds")
     )

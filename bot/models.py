@@ -95,6 +95,74 @@ class ParsedFeed:
     bozo_reason: str | None = None
 
 
+@dataclass(frozen=True)
+class FeedInfo:
+    """A watched feed as the store holds it: where it is, when it is due, how polls went."""
+
+    id: int
+    url: str
+    name: str | None
+    label: str | None
+    interval_s: int
+    state: str
+    channels: tuple[str, ...]
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    error_count: int
+    disabled_reason: str | None
+    primed: bool
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """A parsed entry with its per-feed identity and its cross-feed article key."""
+
+    identity: str
+    key: str
+    entry: FeedEntry
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """What the store already knows about a poll's entries: the identities this feed has shown
+    before, and the article keys stored from any feed."""
+
+    seen: frozenset[str] = frozenset()
+    known_keys: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class NewArticle:
+    entry: NewEntry
+    alertable: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What one poll adds (`bot.feeds.decide.decide`): entries this feed shows for the first
+    time (recorded as seen, each linked to its article) and the articles nobody stored yet,
+    each marked whether it may alert. The store applies it as given."""
+
+    unseen: tuple[NewEntry, ...] = ()
+    new_articles: tuple[NewArticle, ...] = ()
+
+
+@dataclass(frozen=True)
+class PollSuccess:
+    """A feed that answered (200 or 304): what to remember about it until the next poll."""
+
+    feed_id: int
+    now: datetime
+    next_poll_at: datetime
+    etag: str | None
+    last_modified: str | None
+    primed: bool = True
+
+
 # --------------------------------------------------------------------------- watchlist
 
 

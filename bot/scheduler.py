@@ -1,75 +1,117 @@
-"""The clock: APScheduler runs the poll tick and the outbox retry job.
+"""The clock: a one-second tick that runs a poll cycle as soon as the earliest feed is due, and
+the per-platform delivery workers.
 
-The tick only claims feeds that are due in the store (`next_poll_at <= now`), so the schedule
-lives in the database and several workers on Postgres share it; each job runs at most once at a
-time and missed runs coalesce into one.
+The schedule lives in the database (`next_poll_at`), so several workers on Postgres share it:
+every second the tick asks the store when the earliest active feed is due (one indexed query)
+and runs a cycle only then, so an item that appears in a feed is alerted within the feed's
+interval plus about two seconds. A cycle also runs at least every `MAX_IDLE_S`, to finish
+articles a crash left unanalysed. Cycles never overlap: a tick that comes while one is still
+running returns at once (`DueTick`'s lock), so a long cycle neither queues ticks up nor makes
+APScheduler warn every second that it skipped one. Delivery does not wait for the tick: each connected platform's worker
+(`bot.desk.outbox.DeliveryWorker`) drains its own queue, woken when a cycle wrote alerts.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.app import Watchdesk
+from bot.app import CycleSummary, Watchdesk
 
 log = logging.getLogger(__name__)
 
-TICK_S = 30
-OUTBOX_S = 15
+TICK_S = 1.0
+MAX_IDLE_S = 60.0
 
 
-def poll_tick(app: Watchdesk) -> None:
+def poll_tick(app: Watchdesk) -> CycleSummary:
+    """One full cycle now (also `watchdesk run --once`), logged when it did anything."""
     summary = app.run_cycle()
     report = summary.polled
     if report.results:
         log.info(
             "polled %d feed(s): %d with new items, %d unchanged, %d not modified, %d failed, "
-            "%d disabled; %d alert(s); outbox sent %d, retrying %d",
+            "%d disabled, %d crashed; %d alert(s); outbox sent %d, retrying %d",
             len(report.results),
             report.count("new"),
             report.count("unchanged"),
             report.count("not_modified"),
             report.count("failed"),
             report.count("disabled"),
+            report.count("crashed"),
             len(summary.alerts),
             summary.outbox.sent,
             summary.outbox.retrying,
         )
+    return summary
 
 
-def outbox_tick(app: Watchdesk) -> None:
-    app.run_outbox_once()
+class DueTick:
+    """The scheduler's job: a cycle when a feed is due (or `max_idle_s` passed), else nothing;
+    never two cycles at once."""
+
+    def __init__(
+        self,
+        app: Watchdesk,
+        *,
+        max_idle_s: float = MAX_IDLE_S,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ):
+        self.app = app
+        self.max_idle = timedelta(seconds=max_idle_s)
+        self.clock = clock
+        self.last_cycle: datetime | None = None
+        self._running = threading.Lock()
+
+    def due(self) -> bool:
+        now = self.clock()
+        if self.last_cycle is None or now - self.last_cycle >= self.max_idle:
+            return True
+        next_due = self.app.store.feeds.next_due_at()
+        return next_due is not None and next_due <= now
+
+    def __call__(self) -> CycleSummary | None:
+        if not self._running.acquire(blocking=False):
+            return None  # the previous cycle is still running
+        try:
+            if not self.due():
+                return None
+            self.last_cycle = self.clock()
+            return poll_tick(self.app)
+        finally:
+            self._running.release()
 
 
-def build_scheduler(
-    app: Watchdesk, *, tick_s: float = TICK_S, outbox_s: float = OUTBOX_S
-) -> BlockingScheduler:
+def build_scheduler(app: Watchdesk, *, tick_s: float = TICK_S) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
-    common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
     scheduler.add_job(
-        poll_tick,
+        DueTick(app),
         "interval",
         seconds=tick_s,
-        args=[app],
         id="poll",
         next_run_time=datetime.now(UTC),
-        **common,
+        max_instances=2,  # the second returns at once while a cycle runs: no skip warnings
+        coalesce=True,
+        misfire_grace_time=None,
     )
-    scheduler.add_job(outbox_tick, "interval", seconds=outbox_s, args=[app], id="outbox", **common)
     return scheduler
 
 
-def run_forever(app: Watchdesk, stop: threading.Event | None = None) -> None:
-    """Block running the schedule until interrupted (SIGINT/SIGTERM) or ``stop`` is set.
-    Stopping waits for a running cycle to finish, so `run` never closes the store under it."""
+def run_forever(
+    app: Watchdesk, stop: threading.Event | None = None, *, tick_s: float = TICK_S
+) -> None:
+    """Block running the tick and the delivery workers until interrupted (SIGINT/SIGTERM) or
+    ``stop`` is set. Stopping waits for a running cycle and any send in flight to finish, so
+    `run` never closes the store under them."""
     stop = stop or threading.Event()
     if stop.is_set():  # asked to stop while chat connections were still starting
         return
-    scheduler = build_scheduler(app)
+    scheduler = build_scheduler(app, tick_s=tick_s)
     started = threading.Event()
     scheduler.add_listener(lambda _event: started.set(), EVENT_SCHEDULER_STARTED)
 
@@ -80,9 +122,12 @@ def run_forever(app: Watchdesk, stop: threading.Event | None = None) -> None:
             scheduler.shutdown()
 
     threading.Thread(target=stop_when_asked, name="stopper", daemon=True).start()
+    app.outbox.start_workers()
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         log.info("stopping: waiting for the running cycle to finish")
         if scheduler.running:
             scheduler.shutdown()
+    finally:
+        app.outbox.stop_workers()

@@ -287,9 +287,9 @@ class OutboxSettings(_Section):
     def _lease_outlasts_requests(self) -> OutboxSettings:
         # A lease that ends while the sink still waits for the API lets a second worker post
         # the same message again.
-        if self.lease_s <= self.request_timeout_s:
+        if self.lease_s <= 2 * self.request_timeout_s:
             raise _fail(
-                f"[outbox] lease ({format_duration(self.lease_s)}) must be longer than "
+                f"[outbox] lease ({format_duration(self.lease_s)}) must be more than twice "
                 f"request_timeout ({format_duration(self.request_timeout_s)}), or a slow chat "
                 f"API gets the same message posted twice",
                 "wd_file",

@@ -53,8 +53,8 @@ def seed_from_config(store: Store, settings: Settings) -> None:
         )
         for f in settings.feeds
     ]
-    added_feeds = store.seed_feeds(feeds)
-    added_entities = store.seed_watchlist(settings.config_entities())
+    added_feeds = store.feeds.seed_feeds(feeds)
+    added_entities = store.watchlist.seed_watchlist(settings.config_entities())
     if added_feeds or added_entities:
         log.info(
             "seeded %d feed(s) and %d watched entit(ies) from %s",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.feeds.poll import record_entries
 from bot.models import (
     Analysis,
     Claim,
@@ -11,10 +12,12 @@ from bot.models import (
     EntityMatch,
     FeedEntry,
     Hit,
+    NewEntry,
     Section,
     Verdict,
 )
-from bot.store.repo import NewEntry, Store
+from bot.store.outbox import Intent, IntentKind
+from bot.store.repo import Store
 
 
 def entry(n: int, **overrides: object) -> FeedEntry:
@@ -48,11 +51,15 @@ def stored_alert(
 ) -> int:
     """A feed, an article and its alert with outbox rows, as a poll would leave them."""
     url = f"https://feeds.example/{n}.xml"
-    feed = store.get_feed(url) or store.add_feed(url, interval_s=600, name=f"Feed {n}")
-    [article_id] = store.store_entries(
-        feed.id, [NewEntry(f"guid:{n}", f"link:{n}", entry(n))], alertable_limit=None
+    feed = store.feeds.get_feed(url) or store.feeds.add_feed(url, interval_s=600, name=f"Feed {n}")
+    [article_id] = record_entries(
+        store.articles,
+        feed.id,
+        [NewEntry(f"guid:{n}", f"link:{n}", entry(n))],
+        primed=True,
+        backfill=0,
     )
-    return store.create_alert(
+    return store.alerts.create_alert(
         article_id,
         source=feed.name or url,
         analysis=analysis(claims=claims),
@@ -70,7 +77,7 @@ def give_verdict(
     note: str | None = None,
 ) -> None:
     """A team member's verdict, as a thread reply would record it."""
-    store.record_verdicts(
+    store.alerts.record_verdicts(
         alert_id,
         [claim],
         verdict,
@@ -106,3 +113,8 @@ def build_app(database_url: str, sinks: dict | None = None, extra_toml: str = ""
 
     settings = settings_for_test(database_url, extra_toml)
     return Watchdesk.build(settings, sinks or {"console": ConsoleSink(io.StringIO())}, **kw)
+
+
+def posts_of(store: Store, alert_id: int) -> list[Intent]:
+    """The alert's post intents, one per destination (where and whether it was posted)."""
+    return store.outbox.intents_for_alert(alert_id, IntentKind.POST_ALERT)

@@ -628,7 +628,7 @@ def test_a_failing_feed_is_disabled_listed_with_its_error_and_re_enabled(
     url = site.add("/down.xml", b"boom", status=500)
     engine = db.make_engine(f"sqlite:///{tmp_path / 'wd.db'}")
     db.upgrade(engine)
-    Store(engine).add_feed(url, interval_s=600, name="Down Wire")
+    Store(engine).feeds.add_feed(url, interval_s=600, name="Down Wire")
     engine.dispose()
 
     once = subprocess_cli("--config", str(config), "run", "--once")
@@ -705,7 +705,7 @@ def test_db_upgrade_creates_the_schema_and_is_repeatable(cli: Cli, tmp_path: Pat
     for _ in range(2):
         run = cli("db", "upgrade")
         assert run.code == 0 and run.out.strip() == f"database at {url} is up to date"
-    Store(db.make_engine(url)).add_feed("https://www.belta.by/rss", interval_s=600)
+    Store(db.make_engine(url)).feeds.add_feed("https://www.belta.by/rss", interval_s=600)
 
 
 def test_doctor_without_chat_tokens(cli: Cli) -> None:

@@ -2,22 +2,51 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.scheduler import build_scheduler
+from bot.scheduler import DueTick, build_scheduler
 from tests.factories import build_app
 
 
-def test_poll_and_outbox_jobs_never_overlap_and_coalesce(tmp_path: Path) -> None:
+def test_the_tick_runs_every_second_never_overlaps_and_coalesces(tmp_path: Path) -> None:
     app = build_app(f"sqlite:///{tmp_path / 'w.db'}")
     try:
-        scheduler = build_scheduler(app, tick_s=30, outbox_s=15)
-        jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"poll", "outbox"}
-        for job in jobs.values():
-            assert job.max_instances == 1 and job.coalesce is True
-        assert jobs["poll"].trigger.interval.total_seconds() == 30
-        assert jobs["outbox"].trigger.interval.total_seconds() == 15
+        scheduler = build_scheduler(app)
+        [job] = scheduler.get_jobs()
+        assert job.id == "poll" and job.coalesce is True
+        assert job.trigger.interval.total_seconds() == 1
+    finally:
+        app.close()
+
+
+def test_the_tick_follows_the_earliest_due_feed(tmp_path: Path) -> None:
+    """A cycle runs the first tick after a feed falls due, and not on the ticks before."""
+    app = build_app(f"sqlite:///{tmp_path / 'w.db'}")
+    now = [datetime(2026, 5, 1, 8, 0, tzinfo=UTC)]
+    tick = DueTick(app, max_idle_s=3600, clock=lambda: now[0])
+    try:
+        assert tick() is not None  # the first tick always runs a cycle (catch-up after a crash)
+        assert tick() is None  # no feeds at all: nothing is due
+        app.store.feeds.add_feed(
+            "http://127.0.0.1:9/f.xml", interval_s=600, now=now[0] + timedelta(seconds=90)
+        )
+        now[0] += timedelta(seconds=89)
+        assert tick() is None
+        now[0] += timedelta(seconds=1)
+        assert tick() is not None  # due now: polled (it fails: nothing listens on port 9)
+    finally:
+        app.close()
+
+
+def test_a_tick_during_a_running_cycle_returns_at_once(tmp_path: Path) -> None:
+    """Cycles never overlap: while one runs (here: blocked on its lock), a tick does nothing."""
+    app = build_app(f"sqlite:///{tmp_path / 'w.db'}")
+    tick = DueTick(app)
+    try:
+        with tick._running:  # a cycle in progress
+            assert tick() is None and tick.last_cycle is None
+        assert tick() is not None and tick.last_cycle is not None
     finally:
         app.close()
 
@@ -45,7 +74,7 @@ def test_a_tick_polls_due_feeds_and_delivers(tmp_path: Path) -> None:
     )
     try:
         with LoopbackServer() as server:
-            app.store.add_feed(
+            app.store.feeds.add_feed(
                 server.add("/f.xml", body, headers=[("Content-Type", "application/rss+xml")]),
                 interval_s=600,
             )

@@ -398,7 +398,12 @@ BOUNDS = {
     ),
     "an outbox lease shorter than a request": (
         '[outbox]\nlease = "20s"\nrequest_timeout = "30s"\n',
-        "[outbox] lease (20s) must be longer than request_timeout (30s), or a slow chat API "
+        "[outbox] lease (20s) must be more than twice request_timeout (30s), or a slow chat API "
+        "gets the same message posted twice",
+    ),
+    "an outbox lease only just longer than a request": (
+        '[outbox]\nlease = "50s"\nrequest_timeout = "30s"\n',
+        "[outbox] lease (50s) must be more than twice request_timeout (30s), or a slow chat API "
         "gets the same message posted twice",
     ),
     "a backoff ceiling under its floor": (

@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 from typing import TextIO
 
-from bot.models import AlertView, MessageRef, Verdict
+from bot.models import AlertView, Destination, MessageRef, Verdict
 
 STATUS_MARK = {
     Verdict.UNCHECKED: "[ ]",
@@ -52,14 +52,19 @@ def render_alert(alert: AlertView) -> str:
 
 
 class ConsoleSink:
+    """`bot.desk.sinks.Sink` for the terminal; a thread post is printed indented under a
+    mention of its alert."""
+
     platform = "console"
+    request_timeout_s = 0.0  # a local write: no remote to wait for
 
     def __init__(self, stream: TextIO | None = None, journal: Path | None = None):
         self.stream = stream or sys.stdout
         self.journal = journal
         self._lock = threading.Lock()
+        self._replies = 0
 
-    def post_alert(self, alert: AlertView, channel: str) -> MessageRef:
+    def post_alert(self, alert: AlertView, to: Destination) -> MessageRef:
         ref = MessageRef("console", f"console-{alert.alert_id}")
         with self._lock:
             self.stream.write(render_alert(alert) + "\n\n")
@@ -67,7 +72,7 @@ class ConsoleSink:
             self._journal({"event": "alert", "alert_id": alert.alert_id, "title": alert.title})
         return ref
 
-    def find_posted(self, alert_id: int, channel: str) -> MessageRef | None:
+    def find_posted(self, alert_id: int, to: Destination) -> MessageRef | None:
         if self.journal is None or not self.journal.exists():
             return None
         for line in self.journal.read_text(encoding="utf-8", errors="replace").splitlines():
@@ -85,7 +90,16 @@ class ConsoleSink:
             self.stream.flush()
             self._journal({"event": "update", "alert_id": alert.alert_id})
 
-    def post_notice(self, channel: str, text: str) -> None:
+    def post_in_thread(self, ref: MessageRef, text: str) -> MessageRef:
+        with self._lock:
+            self._replies += 1
+            reply = MessageRef("console", f"{ref.message_id}-reply-{self._replies}", ref.message_id)
+            self.stream.write(f"   ↳ in {_clean(ref.message_id)}: {_clean(text)}\n")
+            self.stream.flush()
+            self._journal({"event": "thread", "message_id": ref.message_id, "text": text})
+        return reply
+
+    def post_notice(self, to: Destination, text: str) -> None:
         with self._lock:
             self.stream.write(f"── NOTICE: {_clean(text)}\n")
             self.stream.flush()

@@ -150,7 +150,7 @@ def run_demo(out: TextIO, config: str | None = None) -> int:
 
 def _walk_through(app: Watchdesk, feeds: DemoFeeds, out: TextIO) -> int:
     for key, url in feeds.urls().items():
-        app.store.add_feed(
+        app.store.feeds.add_feed(
             url, interval_s=app.settings.poll.interval_s, name=feeds.items[key]["title"]
         )
     say = lambda text: (out.write(text + "\n"), out.flush())  # noqa: E731

@@ -8,14 +8,43 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
-from bot.models import Analysis
-from bot.store.repo import MAX_ANALYSIS_FAILURES, Store, StoredArticle
+from bot.models import Analysis, FeedInfo
+from bot.store.articles import MAX_ANALYSIS_FAILURES, StoredArticle
 
 log = logging.getLogger(__name__)
 
 Analyse = Callable[[str, str, str | None], Analysis]
 """(title, text, url) → Analysis; built by `bot.app` from the analysis pipeline."""
+
+
+class AlertArticles(Protocol):
+    """What alerting needs of the articles repository."""
+
+    def articles_awaiting_analysis(self, limit: int = 200) -> list[int]: ...
+
+    def article(self, article_id: int) -> StoredArticle | None: ...
+
+    def count_analysis_failure(self, article_id: int) -> int: ...
+
+    def mark_not_matched(self, article_id: int) -> None: ...
+
+
+class AlertFeeds(Protocol):
+    def feed_by_id(self, feed_id: int) -> FeedInfo | None: ...
+
+
+class AlertWriter(Protocol):
+    def create_alert(
+        self, article_id: int, *, source: str, analysis: Analysis, destinations: Sequence[str]
+    ) -> int: ...
+
+
+class AlertStore(Protocol):
+    articles: AlertArticles
+    feeds: AlertFeeds
+    alerts: AlertWriter
 
 
 @dataclass(frozen=True)
@@ -48,7 +77,7 @@ def source_name(feed_name: str | None, feed_url: str | None, label: str | None) 
 
 
 class AlertMaker:
-    def __init__(self, store: Store, analyse: Analyse, routing: Routing):
+    def __init__(self, store: AlertStore, analyse: Analyse, routing: Routing):
         self.store = store
         self.analyse = analyse
         self.routing = routing
@@ -56,7 +85,9 @@ class AlertMaker:
     def process(self, article_ids: Iterable[int] = ()) -> list[int]:
         """Analyse the given articles plus any left waiting; returns the ids of new alerts.
         An article whose analysis crashes is logged and counted; it never stops the others."""
-        pending = list(dict.fromkeys([*article_ids, *self.store.articles_awaiting_analysis()]))
+        pending = list(
+            dict.fromkeys([*article_ids, *self.store.articles.articles_awaiting_analysis()])
+        )
         alerts = []
         for article_id in pending:
             alert_id = self._process_one(article_id)
@@ -65,14 +96,14 @@ class AlertMaker:
         return alerts
 
     def _process_one(self, article_id: int) -> int | None:
-        article = self.store.article(article_id)
+        article = self.store.articles.article(article_id)
         if article is None:
             return None
         try:
             analysis = self.analyse(article.title, article_text(article), article.link)
         except Exception:  # a poison article: retried a few times (store errors propagate)
             log.exception("analysing article %s (%s) failed", article_id, article.link)
-            if self.store.count_analysis_failure(article_id) >= MAX_ANALYSIS_FAILURES:
+            if self.store.articles.count_analysis_failure(article_id) >= MAX_ANALYSIS_FAILURES:
                 log.error(
                     "giving up on article %s (%s) after %d failed analyses",
                     article_id,
@@ -81,13 +112,13 @@ class AlertMaker:
                 )
             return None
         if not analysis.matched:
-            self.store.mark_not_matched(article_id)
+            self.store.articles.mark_not_matched(article_id)
             return None
-        feed = self.store.feed_by_id(article.feed_id) if article.feed_id else None
+        feed = self.store.feeds.feed_by_id(article.feed_id) if article.feed_id else None
         destinations = route(analysis, feed.channels if feed else (), self.routing)
         source = source_name(
             feed.name if feed else None, feed.url if feed else None, feed.label if feed else None
         )
-        return self.store.create_alert(
+        return self.store.alerts.create_alert(
             article_id, source=source, analysis=analysis, destinations=destinations
         )

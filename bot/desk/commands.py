@@ -32,9 +32,9 @@ from bot.desk.outbox import Outbox
 from bot.desk.verdicts import VerdictHint, VerdictRequest, parse_verdict_reply
 from bot.errors import UserError
 from bot.feeds.subscribe import FeedChecker
-from bot.models import Analysis, Entity, Verdict
+from bot.models import Analysis, Entity, FeedInfo, Verdict
 from bot.settings import PermissionSettings
-from bot.store.repo import FeedInfo, Store
+from bot.store.repo import Store
 from bot.store.schema import utcnow
 
 log = logging.getLogger(__name__)
@@ -166,8 +166,10 @@ class Desk:
         if not term:
             raise UserError("Give a term to watch, e.g. `/watch add Lukashenko Lukashenka`.")
         entity = Entity(term, tuple(a.strip() for a in aliases if a.strip()), (), tuple(channels))
-        created = self.store.upsert_entity(entity, added_by=f"{actor.platform}:{actor.user_id}")
-        self.analysis.reload(self.store.active_entities())
+        created = self.store.watchlist.upsert_entity(
+            entity, added_by=f"{actor.platform}:{actor.user_id}"
+        )
+        self.analysis.reload(self.store.watchlist.active_entities())
         known = {term.casefold(), *(a.casefold() for a in entity.aliases)}
         proposals = [v for v in self.analysis.variants(term) if v.casefold() not in known]
         head = f"Now watching {term}" if created else f"Updated {term}"
@@ -186,15 +188,15 @@ class Desk:
 
     def _watch_remove(self, actor: Actor, term: str) -> Reply:
         self._require_manager(actor, "change the watchlist")
-        removed = self.store.remove_entity(term.strip())
+        removed = self.store.watchlist.remove_entity(term.strip())
         if removed is None:
             names = ", ".join(self.watch_names()) or "nothing yet"
             raise UserError(f"{term} is not on the watchlist (watching: {names}).")
-        self.analysis.reload(self.store.active_entities())
+        self.analysis.reload(self.store.watchlist.active_entities())
         return Reply(f"Stopped watching {removed}.")
 
     def watch_list(self, actor: Actor) -> Reply:
-        entities = self.store.active_entities()
+        entities = self.store.watchlist.active_entities()
         if not entities:
             return Reply("The watchlist is empty. Add a term with `/watch add <term> [aliases…]`.")
         lines = [f"Watching {len(entities)} entit{'y' if len(entities) == 1 else 'ies'}:"]
@@ -225,7 +227,7 @@ class Desk:
         return Reply("\n".join(lines))
 
     def watch_names(self) -> list[str]:
-        return [e.name for e in self.store.active_entities()]
+        return [e.name for e in self.store.watchlist.active_entities()]
 
     # ------------------------------------------------------------------ /feeds
 
@@ -237,7 +239,7 @@ class Desk:
     def _feeds_add(self, actor: Actor, url: str, interval_s: int | None, name: str | None) -> Reply:
         self._require_manager(actor, "change the feeds")
         checked = self.feeds.check(url)
-        feed = self.store.add_feed(
+        feed = self.store.feeds.add_feed(
             checked.url,
             interval_s=interval_s or self.default_interval_s,
             name=name or checked.title,
@@ -254,12 +256,12 @@ class Desk:
 
     def _feeds_enable(self, actor: Actor, url: str) -> Reply:
         self._require_manager(actor, "change the feeds")
-        if not self.store.enable_feed(url.strip(), utcnow()):
+        if not self.store.feeds.enable_feed(url.strip(), utcnow()):
             raise UserError(f"{url} is not one of the feeds; `feeds list` shows them.")
         return Reply(f"Re-enabled {url}; it will be polled on the next tick.")
 
     def feeds_list(self, actor: Actor) -> Reply:
-        feeds = self.store.list_feeds()
+        feeds = self.store.feeds.list_feeds()
         if not feeds:
             return Reply("No feeds yet. Add one with `/feeds add <url>`.")
         lines = [f"{len(feeds)} feed(s):"]
@@ -286,17 +288,17 @@ class Desk:
 
     def _feeds_remove(self, actor: Actor, url: str) -> Reply:
         self._require_manager(actor, "change the feeds")
-        if not self.store.remove_feed(url.strip()):
+        if not self.store.feeds.remove_feed(url.strip()):
             raise UserError(f"{url} is not one of the feeds; `/feeds list` shows them.")
         return Reply(f"Removed {url}.")
 
     def feed_urls(self) -> list[str]:
-        return [f.url for f in self.store.list_feeds()]
+        return [f.url for f in self.store.feeds.list_feeds()]
 
     # ------------------------------------------------------------------ claims and verdicts
 
     def claims_open(self, actor: Actor) -> Reply:
-        claims = self.store.open_claims(limit=MAX_LIST)
+        claims = self.store.alerts.open_claims(limit=MAX_LIST)
         if not claims:
             return Reply("No unchecked claims. Nice work.")
         lines = ["Unchecked claims, oldest first:"]
@@ -305,17 +307,17 @@ class Desk:
         return Reply("\n".join(lines))
 
     def alert_id_for_message(self, destination: str, message_id: str) -> int | None:
-        return self.store.alert_for_message(destination, message_id)
+        return self.store.alerts.alert_for_message(destination, message_id)
 
     def handle_thread_reply(
         self, actor: Actor, destination: str, parent_message_id: str, text: str
     ) -> Reply | None:
         """A reply in an alert's thread: a verdict is recorded and the alert re-rendered;
         conversation is ignored (None); a failed verdict attempt gets a one-line hint."""
-        alert_id = self.store.alert_for_message(destination, parent_message_id)
+        alert_id = self.store.alerts.alert_for_message(destination, parent_message_id)
         if alert_id is None:
             return None
-        parsed = parse_verdict_reply(text, len(self.store.claim_numbers(alert_id)))
+        parsed = parse_verdict_reply(text, len(self.store.alerts.claim_numbers(alert_id)))
         if parsed is None:
             return None
         if isinstance(parsed, VerdictHint):
@@ -337,7 +339,7 @@ class Desk:
         return self._record(actor, alert_id, request)
 
     def _record(self, actor: Actor, alert_id: int, request: VerdictRequest) -> Reply:
-        numbers = self.store.claim_numbers(alert_id)
+        numbers = self.store.alerts.claim_numbers(alert_id)
         if not numbers:
             raise UserError(f"Alert #{alert_id} has no claims to mark.")
         chosen = list(numbers) if request.claims is None else list(request.claims)
@@ -346,7 +348,7 @@ class Desk:
             raise UserError(
                 f"Alert #{alert_id} has no claim {missing[0]} (claims {numbers[0]}–{numbers[-1]})."
             )
-        self.store.record_verdicts(
+        self.store.alerts.record_verdicts(
             alert_id,
             chosen,
             request.verdict,

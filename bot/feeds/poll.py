@@ -1,8 +1,10 @@
 """One poll cycle: claim due feeds → fetch → parse → decide new → store → alert.
 
-`Poller.poll_feed` reads top to bottom as the whole story for one feed. One bad feed is one
-failed result: it is counted, backed off and eventually disabled with a notice, and never stops
-the cycle for the others.
+`Poller._poll_feed` reads top to bottom as the whole story for one feed. One bad feed is one
+failed result: a feed failure (the fetch failed, the document is no feed we can read) is counted,
+backed off with the one `RetryPolicy` and eventually disabled with a notice; a crash in our own
+parsing or deciding code is a bug: logged with its traceback, the feed polled again at its next
+slot, never counted against the feed nor reported as the feed's fault. Neither stops the cycle.
 """
 
 from __future__ import annotations
@@ -19,36 +21,80 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
+from bot.errors import RemoteError
+from bot.feeds.decide import decide, identify
 from bot.feeds.fetch import FetchPolicy, GuardedFetcher
-from bot.feeds.identity import article_key, entry_identity
 from bot.feeds.parse import FeedParseError, parse_feed
-from bot.models import FeedEntry, FetchResult, ParsedFeed
-from bot.store.repo import FeedInfo, NewEntry, PollSuccess, Store
-from bot.store.schema import utcnow
+from bot.models import (
+    Decision,
+    FeedInfo,
+    FetchResult,
+    NewEntry,
+    ParsedFeed,
+    PollSuccess,
+    StoredState,
+)
+from bot.retry import RetryPolicy
+from bot.settings import PollSettings
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class PollConfig:
-    interval_s: int = 600
-    concurrency: int = 64
-    batch_size: int = 500
-    disable_after_failures: int = 8
-    max_backoff_s: int = 6 * 3600
-    backfill: int = 0
-    lease_s: int = 300
-    parse_workers: int = 0
-    notice_channels: tuple[str, ...] = ()
-    default_channels: tuple[str, ...] = ("console",)
+class PollFeeds(Protocol):
+    """What polling needs of the feeds repository."""
+
+    def claim_due_feeds(self, now: datetime, limit: int, lease_s: int) -> list[FeedInfo]: ...
+
+    def record_poll_successes(self, successes: Sequence[PollSuccess]) -> None: ...
+
+    def record_poll_failure(
+        self, feed_id: int, *, now: datetime, error: str, next_poll_at: datetime, disable_after: int
+    ) -> tuple[int, bool]: ...
+
+    def record_poll_crash(self, feed_id: int, *, now: datetime, next_poll_at: datetime) -> None: ...
+
+
+class PollArticles(Protocol):
+    """What polling needs of the articles repository: the decider's input, and applying it."""
+
+    def stored_state(self, feed_id: int, entries: Sequence[NewEntry]) -> StoredState: ...
+
+    def apply_decision(self, feed_id: int, decision: Decision) -> list[int]: ...
+
+
+class NoticeQueue(Protocol):
+    def add_notice(self, destination: str, text: str, now: datetime | None = None) -> None: ...
+
+
+class PollStore(Protocol):
+    feeds: PollFeeds
+    articles: PollArticles
+    outbox: NoticeQueue
+
+
+def record_entries(
+    articles: PollArticles,
+    feed_id: int,
+    entries: Sequence[NewEntry],
+    *,
+    primed: bool,
+    backfill: int,
+) -> list[int]:
+    """Decide what these identified entries add to ``feed_id`` and store it; returns the ids of
+    new articles that may alert."""
+    decision = decide(
+        entries, articles.stored_state(feed_id, entries), primed=primed, backfill=backfill
+    )
+    return articles.apply_decision(feed_id, decision)
 
 
 @dataclass(frozen=True)
 class FeedResult:
     feed_id: int
     url: str
-    outcome: str  # "new", "unchanged", "not_modified", "failed", "disabled"
+    outcome: str  # "new", "unchanged", "not_modified", "failed", "disabled", "crashed"
     new_articles: tuple[int, ...] = ()
     error: str | None = None
 
@@ -79,34 +125,36 @@ def next_slot(url: str, interval_s: int, now: datetime) -> datetime:
     return datetime.fromtimestamp(slot, UTC)
 
 
-def backoff_until(error_count: int, interval_s: int, max_backoff_s: int, now: datetime) -> datetime:
-    """Exponential backoff for a failing feed: interval × 2^(failures−1), capped."""
-    delay = min(interval_s * 2 ** max(0, error_count - 1), max_backoff_s)
-    return now + timedelta(seconds=delay)
-
-
-def decide_new(entries: Sequence[FeedEntry]) -> list[NewEntry]:
-    """Give every entry its per-feed identity and its cross-feed article key (pure)."""
-    decided = []
-    for entry in entries:
-        identity = entry_identity(entry)
-        decided.append(NewEntry(identity=identity, key=article_key(entry) or identity, entry=entry))
-    return decided
-
-
 class Poller:
+    """Polls due feeds. ``settings`` is the `[poll]` section; notices about disabled feeds go to
+    ``notice_channels``, else the feed's own channels, else ``default_channels``."""
+
     def __init__(
         self,
-        store: Store,
+        store: PollStore,
         policy: FetchPolicy,
-        config: PollConfig,
-        clock: Callable[[], datetime] = utcnow,
+        settings: PollSettings,
+        *,
+        notice_channels: Sequence[str] = (),
+        default_channels: Sequence[str] = ("console",),
+        clock: Callable[[], datetime] | None = None,
     ):
         self.store = store
         self.policy = policy
-        self.config = config
-        self.clock = clock
+        self.settings = settings
+        self.notice_channels = tuple(notice_channels)
+        self.default_channels = tuple(default_channels)
+        self.clock = clock or (lambda: datetime.now(UTC))
         self._executor: Executor | None = None
+
+    def retry_policy(self, feed: FeedInfo) -> RetryPolicy:
+        """The one backoff curve, in a feed's units: from its interval up to ``max_backoff_s``,
+        disabled after ``disable_after_failures`` failures in a row."""
+        return RetryPolicy(
+            base_s=feed.interval_s,
+            max_s=max(self.settings.max_backoff_s, feed.interval_s),
+            max_attempts=self.settings.disable_after_failures,
+        )
 
     def close(self) -> None:
         if self._executor is not None:
@@ -145,18 +193,20 @@ class Poller:
                     )
 
         async with GuardedFetcher(self.policy) as fetcher:
-            workers = [asyncio.create_task(worker(fetcher)) for _ in range(self.config.concurrency)]
+            workers = [
+                asyncio.create_task(worker(fetcher)) for _ in range(self.settings.concurrency)
+            ]
             try:
                 while True:
                     self._record(successes)
-                    feeds = self.store.claim_due_feeds(
-                        self.clock(), self.config.batch_size, self.config.lease_s
+                    feeds = self.store.feeds.claim_due_feeds(
+                        self.clock(), self.settings.batch_size, self.settings.lease_s
                     )
                     all_started.clear()
                     for feed in feeds:
                         queue.put_nowait((len(results), feed))
                         results.append(None)
-                    if len(feeds) < self.config.batch_size:
+                    if len(feeds) < self.settings.batch_size:
                         break
                     await all_started.wait()
                 for _ in workers:
@@ -174,44 +224,49 @@ class Poller:
         leaves those feeds leased, and they are polled again once the lease runs out)."""
         done = successes[:]
         successes.clear()
-        self.store.record_poll_successes(done)
+        self.store.feeds.record_poll_successes(done)
 
     async def _poll_feed(
         self, fetcher: GuardedFetcher, feed: FeedInfo, successes: list[PollSuccess]
     ) -> FeedResult:
+        fetched = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        if fetched.status == "error":
+            return self._failed(feed, RemoteError(fetched.error or "fetch failed"))
+        if fetched.status == "not_modified":
+            return self._succeeded(successes, feed, fetched, "not_modified")
         try:
-            fetched = await fetcher.fetch(
-                feed.url, etag=feed.etag, last_modified=feed.last_modified
-            )
-            if fetched.status == "error":
-                return self._failed(feed, fetched.error or "fetch failed")
-            if fetched.status == "not_modified":
-                return self._succeeded(successes, feed, fetched, "not_modified")
             parsed = await self._parse(fetched)
-            if not parsed.entries:
-                return self._failed(
-                    feed,
-                    "the feed answered but has no items (a dead feed "
-                    "often looks like this); check the URL in a browser",
-                )
-            limit = None if feed.primed else self.config.backfill
-            new_ids = self.store.store_entries(
-                feed.id, decide_new(parsed.entries), alertable_limit=limit
+        except (FeedParseError, RemoteError) as exc:  # the document is no feed we can read
+            return self._failed(
+                feed, exc if isinstance(exc, RemoteError) else RemoteError(str(exc))
             )
-            return self._succeeded(
-                successes, feed, fetched, "new" if new_ids else "unchanged", new_ids
+        except Exception:
+            return self._crashed(feed, "parsing")
+        if not parsed.entries:
+            return self._failed(
+                feed,
+                RemoteError(
+                    "the feed answered but has no items (a dead feed often looks like this); "
+                    "check the URL in a browser"
+                ),
             )
-        except FeedParseError as exc:
-            return self._failed(feed, str(exc))
-        except Exception as exc:
-            log.exception("polling feed %s (%s) crashed", feed.id, feed.url)
-            return self._failed(feed, f"unexpected error: {exc!r}")
+        try:
+            new_ids = record_entries(
+                self.store.articles,
+                feed.id,
+                identify(parsed.entries),
+                primed=feed.primed,
+                backfill=self.settings.backfill,
+            )
+        except Exception:
+            return self._crashed(feed, "deciding what is new in")
+        return self._succeeded(successes, feed, fetched, "new" if new_ids else "unchanged", new_ids)
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         # The subscribed URL, not the redirect target: feedparser resolves relative guids against
         # it, and a moved redirect target must not give old entries new identities.
         body, url = fetched.body or b"", fetched.url
-        if self.config.parse_workers <= 0:
+        if self.settings.parse_workers <= 0:
             return parse_feed(body, url=url, headers=fetched.headers)
         # run_in_executor takes no keyword arguments, hence partial (it pickles by reference).
         job = functools.partial(parse_feed, body, url=url, headers=dict(fetched.headers))
@@ -241,7 +296,7 @@ class Poller:
             # connections) can deadlock, and carries the parent's memory along; a spawned
             # worker imports only the parser.
             self._executor = ProcessPoolExecutor(
-                max_workers=self.config.parse_workers,
+                max_workers=self.settings.parse_workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_ignore_interrupts,
             )
@@ -274,22 +329,24 @@ class Poller:
         )
         return FeedResult(feed.id, feed.url, outcome, tuple(new_ids))
 
-    def _failed(self, feed: FeedInfo, error: str) -> FeedResult:
+    def _failed(self, feed: FeedInfo, error: RemoteError) -> FeedResult:
+        """A feed failure: counted, backed off, and after the policy's bound disabled with a
+        notice saying how to fix it."""
         now = self.clock()
-        count, disabled = self.store.record_poll_failure(
+        policy = self.retry_policy(feed)
+        attempt = feed.error_count + 1
+        count, disabled = self.store.feeds.record_poll_failure(
             feed.id,
             now=now,
-            error=error,
-            next_poll_at=backoff_until(
-                feed.error_count + 1, feed.interval_s, self.config.max_backoff_s, now
-            ),
-            disable_after=self.config.disable_after_failures,
+            error=str(error),
+            next_poll_at=now + timedelta(seconds=policy.delay_s(attempt, error.retry_after)),
+            disable_after=1 if error.permanent else policy.max_attempts,
         )
         log.warning("feed %s (%s) failed (%d in a row): %s", feed.id, feed.url, count, error)
         if not disabled:
-            return FeedResult(feed.id, feed.url, "failed", error=error)
+            return FeedResult(feed.id, feed.url, "failed", error=str(error))
         for destination in self._notice_destinations(feed):
-            self.store.add_notice(
+            self.store.outbox.add_notice(
                 destination,
                 (
                     f"Feed disabled after {count} consecutive failures: {feed.name or feed.url} "
@@ -298,7 +355,19 @@ class Poller:
                 ),
                 now=now,
             )
-        return FeedResult(feed.id, feed.url, "disabled", error=error)
+        return FeedResult(feed.id, feed.url, "disabled", error=str(error))
+
+    def _crashed(self, feed: FeedInfo, stage: str) -> FeedResult:
+        """A bug in our own code on this feed: logged once with its traceback (call from an
+        ``except`` block); the feed keeps its failure count and is polled at its next slot."""
+        log.exception(
+            "%s feed %s (%s) crashed: a bug, not the feed's fault", stage, feed.id, feed.url
+        )
+        now = self.clock()
+        self.store.feeds.record_poll_crash(
+            feed.id, now=now, next_poll_at=next_slot(feed.url, feed.interval_s, now)
+        )
+        return FeedResult(feed.id, feed.url, "crashed", error="internal error (see the log)")
 
     def _notice_destinations(self, feed: FeedInfo) -> tuple[str, ...]:
-        return self.config.notice_channels or feed.channels or self.config.default_channels
+        return self.notice_channels or feed.channels or self.default_channels

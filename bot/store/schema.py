@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -180,41 +181,39 @@ class VerdictRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class DeliveryRow(Base):
-    """The outbox: one row per (alert, destination), written with the alert, before any send."""
+class OutboxRow(Base):
+    """The one outbox: a message intent per row, written in the same transaction as what
+    caused it (an alert, a verdict, a disabled feed), before any send.
 
-    __tablename__ = "deliveries"
-    __table_args__ = (
-        UniqueConstraint("alert_id", "destination", name="uq_deliveries_alert_destination"),
+    ``kind`` is post_alert, edit_alert, thread_post, notice or digest. ``platform`` (the
+    destination's platform) lets each platform's worker drain only its own queue. A post_alert
+    row records where the message landed (``message_id``/``thread_id``); an edit_alert row is
+    re-armed (state back to pending, ``revision`` + 1) by every verdict; a thread_post waits
+    until its alert's post_alert to the same destination is sent.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "platform", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    alert_id: Mapped[int | None] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
     )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     destination: Mapped[str] = mapped_column(String(300))
-    idempotency_key: Mapped[str] = mapped_column(String(400), unique=True)
-    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    last_error: Mapped[str | None] = mapped_column(Text)
-    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
-    thread_id: Mapped[str | None] = mapped_column(String(200))
-    needs_update: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    # Bumped with every verdict; an edit clears needs_update only if it rendered this revision.
-    revision: Mapped[int] = mapped_column(Integer, default=0)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class NoticeRow(Base):
-    """Operational notices (a feed disabled, …) go through an outbox too, so none is lost."""
-
-    __tablename__ = "notices"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    destination: Mapped[str] = mapped_column(String(300))
-    text: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    text: Mapped[str | None] = mapped_column(Text)
+    # One row per intent that must exist once (an alert's post and its edit per destination,
+    # a keyed thread post); NULL for notices, which may repeat.
+    idempotency_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    # pending → sent | failed; an edit_alert goes back to pending when a verdict arrives
+    state: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(200), index=True)
+    thread_id: Mapped[str | None] = mapped_column(String(200))
+    # edit_alert: bumped by every verdict; an edit marks the row sent only if it rendered this.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

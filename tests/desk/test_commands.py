@@ -102,7 +102,7 @@ def test_feeds_add_refuses_internal_addresses(app: Watchdesk) -> None:
     ]:
         reply = app.desk.feeds_add(EDITOR, url)
         assert not reply.ok and reason in reply.text, reply.text
-    assert app.store.list_feeds() == []
+    assert app.store.feeds.list_feeds() == []
 
 
 def test_thread_reply_records_verdict_and_updates_the_alert(app: Watchdesk) -> None:
@@ -111,7 +111,7 @@ def test_thread_reply_records_verdict_and_updates_the_alert(app: Watchdesk) -> N
     ref = f"console-{alert_id}"
     reply = app.desk.handle_thread_reply(MEMBER, "console", ref, "2 false https://src.example/r")
     assert reply is not None and reply.ok and "claim 2 → false" in reply.text
-    view = app.store.alert_view(alert_id)
+    view = app.store.alerts.alert_view(alert_id)
     assert view is not None and view.claims[1].verdict is Verdict.FALSE
     assert view.claims[1].source_url == "https://src.example/r"
     assert "(updated)" in app.out.getvalue()  # type: ignore[attr-defined]
@@ -158,7 +158,7 @@ def test_end_to_end_feed_to_console_alert(database_url: str, tmp_path: Path) -> 
                 ).encode(),
                 headers=[("Content-Type", RSS)],
             )
-            app.store.add_feed(url, interval_s=600, name="Wire")
+            app.store.feeds.add_feed(url, interval_s=600, name="Wire")
             summary = app.run_cycle()
     finally:
         app.close()

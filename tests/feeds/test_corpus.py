@@ -22,8 +22,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 
+from bot.feeds.decide import identify
 from bot.feeds.fetch import ENTITY_REFUSAL, FetchPolicy, GuardedFetcher
-from bot.feeds.poll import decide_new
+from bot.feeds.poll import record_entries
 from bot.models import FeedEntry, FetchResult
 from bot.store import db
 from bot.store.repo import Store
@@ -201,11 +202,13 @@ def _store_each_entry_exactly_once(outcomes: list[ParseOutcome], tmp_path: Path)
     db.upgrade(engine)
     store = Store(engine)
     for n, outcome in enumerate(o for o in outcomes if o.parsed):
-        feed = store.add_feed(f"https://corpus.example/{n}/{outcome.rel}", interval_s=600)
-        decided = decide_new(outcome.parsed)
-        store.store_entries(feed.id, decided, alertable_limit=None)
+        feed = store.feeds.add_feed(f"https://corpus.example/{n}/{outcome.rel}", interval_s=600)
+        decided = identify(outcome.parsed)
+        record_entries(store.articles, feed.id, decided, primed=True, backfill=0)
         expected = len({d.identity for d in decided})
-        assert store.count_feed_entries(feed.id) == expected, outcome.rel
-        assert store.store_entries(feed.id, decided, alertable_limit=None) == [], outcome.rel
-        assert store.count_feed_entries(feed.id) == expected, outcome.rel
+        assert store.articles.count_feed_entries(feed.id) == expected, outcome.rel
+        assert record_entries(store.articles, feed.id, decided, primed=True, backfill=0) == [], (
+            outcome.rel
+        )
+        assert store.articles.count_feed_entries(feed.id) == expected, outcome.rel
     engine.dispose()

@@ -10,7 +10,10 @@ from email.utils import format_datetime
 import pytest
 
 from bot.feeds.fetch import FetchPolicy
-from bot.feeds.poll import PollConfig, Poller, next_slot
+from bot.feeds.poll import Poller, next_slot
+from bot.models import Decision
+from bot.settings import PollSettings
+from bot.store.articles import ArticleRepository
 from bot.store.repo import Store
 from tests.loopback import LoopbackServer
 
@@ -52,7 +55,7 @@ def server() -> LoopbackServer:
 
 def make_poller(store: Store, clock: Clock, **config: object) -> Poller:
     policy = FetchPolicy(timeout_s=3, allowed_private_hosts=frozenset({"127.0.0.1"}))
-    return Poller(store, policy, PollConfig(**{"interval_s": 600, **config}), clock=clock)
+    return Poller(store, policy, PollSettings(**{"interval_s": 600, **config}), clock=clock)
 
 
 def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(
@@ -61,7 +64,7 @@ def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(
     items = [(f"id-{i}", f"Story {i}", f"https://news.example/{i}") for i in range(3)]
     url = server.add("/feed.xml", rss(items), headers=[("Content-Type", RSS)])
     clock = Clock()
-    store.add_feed(url, interval_s=600, now=T0)
+    store.feeds.add_feed(url, interval_s=600, now=T0)
     first = make_poller(store, clock).poll_due()
     assert [r.outcome for r in first.results] == ["unchanged"] and first.new_articles == []
 
@@ -83,7 +86,7 @@ def test_backfill_setting_allows_n_alerts_from_first_poll(
     store: Store, server: LoopbackServer
 ) -> None:
     items = [(f"id-{i}", f"Story {i}", f"https://news.example/{i}") for i in range(5)]
-    store.add_feed(
+    store.feeds.add_feed(
         server.add("/f", rss(items), headers=[("Content-Type", RSS)]), interval_s=600, now=T0
     )
     report = make_poller(store, Clock(), backfill=2).poll_due()
@@ -101,7 +104,7 @@ def test_conditional_get_304_skips_parsing(store: Store, server: LoopbackServer)
         ],
     )
     clock = Clock()
-    store.add_feed(url, interval_s=600, now=T0)
+    store.feeds.add_feed(url, interval_s=600, now=T0)
     make_poller(store, clock).poll_due()
     clock.after(601)
     report = make_poller(store, clock).poll_due()
@@ -119,7 +122,7 @@ def test_same_article_through_two_feeds_is_one_article(
     b = server.add("/b", rss(base, guid=False), headers=[("Content-Type", RSS)])
     clock = Clock()
     for url in (a, b):
-        store.add_feed(url, interval_s=600, now=T0)
+        store.feeds.add_feed(url, interval_s=600, now=T0)
     make_poller(store, clock).poll_due()
     story = ("a-guid-1", "Big story", "https://news.example/big?utm_source=rss#top")
     server.add("/a", rss([*base, story]), headers=[("Content-Type", RSS)])
@@ -144,7 +147,7 @@ def test_one_bad_feed_never_stops_the_cycle(store: Store, server: LoopbackServer
     empty = server.add("/empty", rss([]), headers=[("Content-Type", RSS)])
     junk = server.add("/junk", raw=b"NOT HTTP AT ALL\r\n\r\n")
     for url in (good, missing, html, empty, junk):
-        store.add_feed(url, interval_s=600, now=T0)
+        store.feeds.add_feed(url, interval_s=600, now=T0)
     report = make_poller(store, Clock()).poll_due()
     outcomes = {r.url: r for r in report.results}
     assert outcomes[good].outcome == "unchanged"
@@ -152,7 +155,7 @@ def test_one_bad_feed_never_stops_the_cycle(store: Store, server: LoopbackServer
         assert outcomes[url].outcome == "failed", url
     assert "404" in (outcomes[missing].error or "")
     assert "no items" in (outcomes[empty].error or "")
-    feeds = {f.url: f for f in store.list_feeds()}
+    feeds = {f.url: f for f in store.feeds.list_feeds()}
     assert feeds[missing].error_count == 1 and feeds[good].error_count == 0
     assert feeds[missing].last_error == outcomes[missing].error
 
@@ -161,23 +164,23 @@ def test_failing_feed_backs_off_exponentially_then_is_disabled_with_a_notice(
     store: Store, server: LoopbackServer
 ) -> None:
     url = server.url("/gone")
-    store.add_feed(url, interval_s=600, now=T0)
+    store.feeds.add_feed(url, interval_s=600, now=T0)
     clock = Clock()
     poller = make_poller(store, clock, disable_after_failures=3, max_backoff_s=3600)
     waits = []
     for _ in range(3):
         report = poller.poll_due()
         assert len(report.results) == 1
-        feed = store.get_feed(url)
+        feed = store.feeds.get_feed(url)
         assert feed is not None
         waits.append((feed.next_poll_at - clock.now).total_seconds())
         clock.now = feed.next_poll_at
     assert waits[:2] == [600, 1200]
     assert report.results[0].outcome == "disabled"
-    assert store.get_feed(url).state == "disabled"  # type: ignore[union-attr]
-    [notice] = store.claim_due_notices(clock.now, ("console",), clock.now)
-    assert "disabled after 3 consecutive failures" in notice.text and url in notice.text
-    assert notice.destination == "console"
+    assert store.feeds.get_feed(url).state == "disabled"  # type: ignore[union-attr]
+    [notice] = store.outbox.pending("console")
+    assert "disabled after 3 consecutive failures" in (notice.text or "") and url in notice.text
+    assert str(notice.destination) == "console"
     clock.after(86400)
     assert poller.poll_due().results == []
 
@@ -198,10 +201,37 @@ def test_parsing_in_a_process_pool_gives_the_same_result(
 ) -> None:
     items = [(f"id-{i}", f"Story {i}", f"https://news.example/{i}") for i in range(4)]
     url = server.add("/pool.xml", rss(items), headers=[("Content-Type", RSS)])
-    store.add_feed(url, interval_s=600, now=T0)
+    store.feeds.add_feed(url, interval_s=600, now=T0)
     poller = make_poller(store, Clock(), parse_workers=1, backfill=10)
     try:
         report = poller.poll_due()
     finally:
         poller.close()
     assert len(report.new_articles) == 4
+
+
+class BrokenArticles(ArticleRepository):
+    """The real articles repository with a bug planted in the step after deciding."""
+
+    def apply_decision(self, feed_id: int, decision: Decision) -> list[int]:
+        raise ZeroDivisionError("a bug in our code, not the feed's fault")
+
+
+def test_a_crash_in_our_code_is_logged_not_counted_against_the_feed(
+    store: Store, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = server.add(
+        "/ok.xml", rss([("a", "A", "https://news.example/a")]), headers=[("Content-Type", RSS)]
+    )
+    store.feeds.add_feed(url, interval_s=600, now=T0)
+    clock = Clock()
+    store.articles = BrokenArticles(store.engine, store.clock)
+    poller = make_poller(store, clock, disable_after_failures=1)
+    [result] = poller.poll_due().results
+    assert result.outcome == "crashed" and "fix the URL" not in (result.error or "")
+    feed = store.feeds.get_feed(url)
+    assert feed is not None and feed.state == "active" and feed.error_count == 0
+    assert feed.next_poll_at == next_slot(url, 600, clock.now)
+    [crash] = [r for r in caplog.records if "crashed" in r.getMessage()]
+    assert crash.exc_info is not None and crash.exc_info[0] is ZeroDivisionError
+    assert store.outbox.pending() == []  # no "feed disabled" notice

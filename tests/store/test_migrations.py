@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Engine, inspect, text
 
+from bot.models import MessageRef
 from bot.store import db
+from bot.store.outbox import IntentKind
+from bot.store.repo import Store
 from bot.store.schema import Base
 
 
@@ -17,3 +24,99 @@ def test_migrations_match_the_models(database_url: str) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     engine.dispose()
     assert differences == []
+
+
+def test_0002_moves_deliveries_and_notices_into_the_one_outbox(database_url: str) -> None:
+    """Rows written by the 0001 schema arrive as intents with their state, and a delivery that
+    still needed an edit arrives with a pending edit at its revision."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine, "0001")
+    now = datetime(2026, 4, 1, 9, 0, tzinfo=UTC)
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO feeds (id, url, interval_s, state, channels, next_poll_at, "
+                "error_count, primed, created_at) VALUES (1, 'https://f.example/', 600, "
+                "'active', '[]', :now, 0, true, :now)"
+            ),
+            {"now": now},
+        )
+        c.execute(
+            text(
+                "INSERT INTO articles (id, key, feed_id, title, summary, content, alertable, "
+                "analysis_failures, created_at) VALUES (1, 'k', 1, 't', '', '', true, 0, :now)"
+            ),
+            {"now": now},
+        )
+        c.execute(
+            text(
+                "INSERT INTO alerts (id, article_id, title, source, entities, summary, "
+                "created_at) VALUES (7, 1, 't', 's', '[]', '[]', :now)"
+            ),
+            {"now": now},
+        )
+        for row in (
+            (1, "slack:C1", "sent", 1, "111.1", True, 3),
+            (2, "console", "pending", 2, None, False, 0),
+            (3, "discord:99", "failed", 20, None, False, 0),
+        ):
+            c.execute(
+                text(
+                    "INSERT INTO deliveries (id, alert_id, destination, idempotency_key, state, "
+                    "attempts, next_attempt_at, message_id, thread_id, needs_update, revision, "
+                    "created_at) VALUES (:id, 7, :dest, :key, :state, :attempts, :now, :mid, "
+                    ":mid, :nu, :rev, :now)"
+                ),
+                dict(
+                    zip(("id", "dest", "state", "attempts", "mid", "nu", "rev"), row, strict=True),
+                    key=f"alert-7@{row[1]}",
+                    now=now,
+                ),
+            )
+        c.execute(
+            text(
+                "INSERT INTO notices (destination, text, state, attempts, next_attempt_at, "
+                "created_at) VALUES ('slack:C1', 'Feed disabled', 'pending', 1, :now, :now)"
+            ),
+            {"now": now},
+        )
+    db.upgrade(engine)
+    store = Store(engine)
+    posts = {
+        str(i.destination): i for i in store.outbox.intents_for_alert(7, IntentKind.POST_ALERT)
+    }
+    assert {d: (i.state, i.attempts, i.message_id) for d, i in posts.items()} == {
+        "slack:C1": ("sent", 1, "111.1"),
+        "console": ("pending", 2, None),
+        "discord:99": ("failed", 20, None),
+    }
+    assert store.outbox.posted_ref(7, "slack:C1") == MessageRef("slack:C1", "111.1", "111.1")
+    [edit] = store.outbox.pending(kind=IntentKind.EDIT_ALERT)
+    assert (str(edit.destination), edit.revision) == ("slack:C1", 3)
+    [notice] = store.outbox.pending(kind=IntentKind.NOTICE)
+    assert (str(notice.destination), notice.text, notice.attempts) == (
+        "slack:C1",
+        "Feed disabled",
+        1,
+    )
+    assert store.alerts.alert_for_message("slack:C1", "111.1") == 7
+    # the old tables are gone, and the migration can be walked back
+    assert not {"deliveries", "notices"} & set(inspect(engine).get_table_names())
+    _downgrade(engine, "0001")
+    with engine.connect() as c:
+        assert c.execute(text("SELECT count(*) FROM deliveries")).scalar() == 3
+        assert c.execute(
+            text(
+                "SELECT needs_update FROM deliveries WHERE id IS NOT NULL "
+                "AND destination = 'slack:C1'"
+            )
+        ).scalar() in (True, 1)
+        assert c.execute(text("SELECT count(*) FROM notices")).scalar() == 1
+    engine.dispose()
+
+
+def _downgrade(engine: Engine, revision: str) -> None:
+    config = db.alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # discord.py sleeps through a 429 up to this long (it never retries a request Discord refused,
-# so nothing is posted twice); a longer wait surfaces as DeliveryError(retry_after=…).
+# so nothing is posted twice); a longer wait surfaces as RemoteError(retry_after=…).
 MAX_RATELIMIT_WAIT_S = 30.0
 
 

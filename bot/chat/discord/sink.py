@@ -1,12 +1,14 @@
-"""The Discord sink: posts, finds and edits alert messages for the outbox.
+"""The Discord sink: posts, finds and edits alert messages, and posts in their threads.
 
-The outbox calls sinks synchronously from its worker thread; discord.py lives on its own event
-loop (the runner's thread), so each call is handed over with `asyncio.run_coroutine_threadsafe`
-and waited for with a deadline. Each call posts at most once. A 429 is retried by discord.py
+The outbox calls sinks synchronously from Discord's delivery worker thread; discord.py lives on
+its own event loop (the runner's thread), so each call is handed over with
+`asyncio.run_coroutine_threadsafe` and waited for with a deadline (`request_timeout_s`, which
+the outbox's lease must outlast). Each call posts at most once. A 429 is retried by discord.py
 only after Discord said nothing was posted; a longer wait becomes
-``DeliveryError(retry_after=…)``. A deadline or connection loss after sending may have posted,
-so it surfaces as a retryable DeliveryError and the outbox asks `find_posted` before posting
-again. Discord's message ``nonce`` with ``enforce_nonce`` additionally makes a repeated post
+``RemoteError(retry_after=…)``. A deadline or connection loss after sending may have posted,
+so it surfaces as a retryable RemoteError and the outbox asks `find_posted` before posting
+again. Anything else raised in here is a bug and propagates as itself (the worker logs it with
+its traceback). Discord's message ``nonce`` with ``enforce_nonce`` additionally makes a repeated post
 of the same alert to the same channel return the first message for a few minutes.
 """
 
@@ -30,8 +32,9 @@ from bot.chat.discord.embeds import (
     thread_name,
 )
 from bot.chat.discord.views import alert_id_from_custom_id, alert_view
-from bot.desk.sinks import DeliveryError, split_destination
-from bot.models import AlertView, MessageRef
+from bot.desk.sinks import destination_of
+from bot.errors import RemoteError
+from bot.models import AlertView, Destination, MessageRef
 
 if TYPE_CHECKING:
     from bot.chat.discord.client import WatchdeskBot
@@ -60,7 +63,7 @@ def alert_nonce(alert_id: int, channel_id: int) -> str:
 
 def _channel_id(channel: str) -> int:
     if not channel.isdigit():
-        raise DeliveryError(
+        raise RemoteError(
             f"Discord channel {channel!r} is not a channel id; destinations look like "
             f"discord:123456789012345678",
             permanent=True,
@@ -77,38 +80,37 @@ def _retry_after(exc: discord.HTTPException) -> float | None:
         return None
 
 
-def delivery_error(exc: BaseException, what: str) -> DeliveryError:
-    """A discord.py / network failure as the outbox's DeliveryError (retryable or permanent)."""
+def remote_error(exc: BaseException, what: str) -> RemoteError | None:
+    """A discord.py / network failure as a RemoteError (retryable or permanent); None for
+    anything else, which is a bug and must propagate as itself."""
     if isinstance(exc, discord.RateLimited):
-        return DeliveryError(
+        return RemoteError(
             f"{what}: Discord rate limit, retry in {exc.retry_after:.1f}s",
             retry_after=exc.retry_after,
         )
     if isinstance(exc, discord.Forbidden):
-        return DeliveryError(
+        return RemoteError(
             f"{what}: Discord refused ({exc.text or exc.status}); {PERMISSION_HINT}", permanent=True
         )
     if isinstance(exc, discord.NotFound):
-        return DeliveryError(
+        return RemoteError(
             f"{what}: Discord says it does not exist ({exc.text or exc.status}); check the channel id "
             f"and that the bot is in that server",
             permanent=True,
         )
     if isinstance(exc, discord.DiscordServerError):
-        return DeliveryError(f"{what}: Discord server error {exc.status}")
+        return RemoteError(f"{what}: Discord server error {exc.status}")
     if isinstance(exc, discord.HTTPException):
         if exc.status == 429:
-            return DeliveryError(
-                f"{what}: Discord rate limit", retry_after=_retry_after(exc) or 5.0
-            )
-        return DeliveryError(
+            return RemoteError(f"{what}: Discord rate limit", retry_after=_retry_after(exc) or 5.0)
+        return RemoteError(
             f"{what}: Discord rejected the request ({exc.status}: {exc.text})", permanent=True
         )
     if isinstance(exc, aiohttp.ClientError | OSError | asyncio.TimeoutError):
-        return DeliveryError(
+        return RemoteError(
             f"{what}: connection to Discord failed ({exc!r}); it may have been posted"
         )
-    return DeliveryError(f"{what}: unexpected failure ({exc!r})")
+    return None
 
 
 class DiscordSink:
@@ -123,33 +125,46 @@ class DiscordSink:
         self.bot = bot
         self.timeout = timeout
 
+    @property
+    def request_timeout_s(self) -> float:
+        """Every call is abandoned (and cancelled on the loop) after ``timeout`` seconds."""
+        return self.timeout
+
     # ------------------------------------------------------------------ Sink protocol
 
-    def post_alert(self, alert: AlertView, channel: str) -> MessageRef:
-        channel_id = _channel_id(channel)
+    def post_alert(self, alert: AlertView, to: Destination) -> MessageRef:
+        channel_id = self._channel_id(to)
         return self._run(
             lambda: self.post_alert_async(alert, channel_id), f"posting alert {alert.alert_id}"
         )
 
-    def find_posted(self, alert_id: int, channel: str) -> MessageRef | None:
-        channel_id = _channel_id(channel)
+    def find_posted(self, alert_id: int, to: Destination) -> MessageRef | None:
+        channel_id = self._channel_id(to)
         return self._run(
             lambda: self.find_posted_async(alert_id, channel_id), f"looking for alert {alert_id}"
         )
 
     def update_alert(self, alert: AlertView, ref: MessageRef) -> None:
-        platform, channel = split_destination(ref.destination)
-        if platform != self.platform:
-            raise DeliveryError(f"{ref.destination} is not a Discord destination", permanent=True)
-        channel_id = _channel_id(channel)
+        channel_id = self._channel_id(destination_of(ref, self.platform))
         self._run(
             lambda: self.update_alert_async(alert, channel_id, int(ref.message_id)),
             f"updating alert {alert.alert_id}",
         )
 
-    def post_notice(self, channel: str, text: str) -> None:
-        channel_id = _channel_id(channel)
+    def post_in_thread(self, ref: MessageRef, text: str) -> MessageRef:
+        channel_id = self._channel_id(destination_of(ref, self.platform))
+        return self._run(
+            lambda: self.post_in_thread_async(channel_id, ref, text), "posting in a thread"
+        )
+
+    def post_notice(self, to: Destination, text: str) -> None:
+        channel_id = self._channel_id(to)
         self._run(lambda: self.post_notice_async(channel_id, text), "posting a notice")
+
+    def _channel_id(self, to: Destination) -> int:
+        if to.platform != self.platform:
+            raise RemoteError(f"{to} is not a Discord destination", permanent=True)
+        return _channel_id(to.channel)
 
     # ------------------------------------------------------------------ on the event loop
 
@@ -192,6 +207,27 @@ class DiscordSink:
             allowed_mentions=NO_MENTIONS,
         )
 
+    async def post_in_thread_async(self, channel_id: int, ref: MessageRef, text: str) -> MessageRef:
+        """A message in the alert's thread (opened now if posting could not open it); with no
+        thread possible, a reply to the alert message in its channel."""
+        bot = self._bot()
+        message_id = int(ref.message_id)
+        thread_id = ref.thread_id or await self._open_thread(
+            channel_id, message_id, f"Alert #{ref.message_id}"
+        )
+        if thread_id is not None:
+            sent = await bot.get_partial_messageable(int(thread_id)).send(
+                reply_content(text), allowed_mentions=NO_MENTIONS
+            )
+        else:
+            channel = bot.get_partial_messageable(channel_id)
+            sent = await channel.send(
+                reply_content(text),
+                reference=channel.get_partial_message(message_id),
+                allowed_mentions=NO_MENTIONS,
+            )
+        return MessageRef(destination(channel_id), str(sent.id), thread_id)
+
     async def post_notice_async(self, channel_id: int, text: str) -> None:
         target = self._bot().get_partial_messageable(channel_id)
         await target.send(reply_content(text), allowed_mentions=NO_MENTIONS)
@@ -225,7 +261,7 @@ class DiscordSink:
     def _bot(self) -> WatchdeskBot:
         bot = self.bot
         if bot is None or bot.user is None or bot.is_closed():
-            raise DeliveryError("Discord is not connected yet", retry_after=NOT_CONNECTED_RETRY_S)
+            raise RemoteError("Discord is not connected yet", retry_after=NOT_CONNECTED_RETRY_S)
         return bot
 
     def _run(self, make: Callable[[], Coroutine[Any, Any, T]], what: str) -> T:
@@ -233,7 +269,7 @@ class DiscordSink:
         bot = self._bot()
         loop = bot.loop
         if not loop.is_running():
-            raise DeliveryError("Discord is not connected yet", retry_after=NOT_CONNECTED_RETRY_S)
+            raise RemoteError("Discord is not connected yet", retry_after=NOT_CONNECTED_RETRY_S)
         if _running_loop() is loop:
             raise RuntimeError(
                 "DiscordSink's sync methods block; on the event loop use the *_async methods"
@@ -243,17 +279,18 @@ class DiscordSink:
             return future.result(self.timeout)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise DeliveryError(
+            raise RemoteError(
                 f"{what}: no answer from Discord within {self.timeout:.0f}s; it may have been posted"
             ) from None
-        except DeliveryError:
+        except RemoteError:
             raise
         except concurrent.futures.CancelledError:
-            raise DeliveryError(
-                f"{what}: cancelled (the Discord client is shutting down)"
-            ) from None
+            raise RemoteError(f"{what}: cancelled (the Discord client is shutting down)") from None
         except Exception as exc:
-            raise delivery_error(exc, what) from exc
+            error = remote_error(exc, what)
+            if error is None:
+                raise  # a bug, not Discord's failure: the worker logs it with its traceback
+            raise error from exc
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -1,11 +1,14 @@
-"""`SlackSink`: the outbox's port to Slack — post, find, update alerts and post notices.
+"""`SlackSink`: the outbox's port to Slack — post, find, update alerts, post in an alert's
+thread and post notices.
 
 It posts once per call and never retries a post itself (the outbox owns retries and "exactly
-once"): a 429 comes back as ``DeliveryError(retry_after=…)``, a 5xx or a timeout as a transient
-`DeliveryError` after which the outbox must ask `find_posted` before posting again. Each posted
+once"): a 429 comes back as ``RemoteError(retry_after=…)``, a 5xx or a timeout as a transient
+`RemoteError` after which the outbox must ask `find_posted` before posting again. Each posted
 alert carries message metadata ``watchdesk_alert {alert_id}``; that is what `find_posted` looks
 for in the channel's recent history. A per-channel pacer keeps to Slack's one message per second
-per channel.
+per channel; a wait longer than ``max_pace_s`` (after a 429) is not slept through but returned as
+``RemoteError(retry_after=…)``, so one call never takes longer than `request_timeout_s` (the
+client's HTTP timeout plus ``max_pace_s``), which the outbox's lease must outlast.
 """
 
 from __future__ import annotations
@@ -21,14 +24,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.chat.slack.blocks import SlackMessage, render_alert, render_reply
-from bot.desk.sinks import DeliveryError
-from bot.models import AlertView, MessageRef
+from bot.desk.sinks import destination_of
+from bot.errors import RemoteError
+from bot.models import AlertView, Destination, MessageRef
 
 log = logging.getLogger(__name__)
 
 EVENT_TYPE = "watchdesk_alert"
 HISTORY_SCAN = 200  # recent messages searched by find_posted; alerts are recent when it matters
 DEFAULT_RETRY_AFTER = 30.0  # when a 429 comes without a usable Retry-After header
+MAX_PACE_S = 5.0  # the longest pacing wait slept through; longer ones come back as RemoteError
 
 # Slack error codes after which a retry cannot succeed until a human changes something.
 PERMANENT_ERRORS = frozenset(
@@ -85,11 +90,18 @@ class ChannelPacer:
         self._lock = threading.Lock()
         self._next: dict[str, float] = {}
 
-    def wait(self, channel: str) -> None:
-        """Block until `channel` may receive a message, and book the slot after this one."""
+    def wait(self, channel: str, max_wait: float = float("inf")) -> None:
+        """Block until `channel` may receive a message, and book the slot after this one. A
+        wait longer than ``max_wait`` books nothing and raises `RemoteError` with it as
+        ``retry_after`` (the channel is held after a 429: the caller comes back later)."""
         with self._lock:
             now = self._clock()
             slot = max(now, self._next.get(channel, now))
+            if slot - now > max_wait:
+                raise RemoteError(
+                    f"Slack asked us to hold {channel} for {slot - now:.0f}s more",
+                    retry_after=slot - now,
+                )
             self._next[channel] = slot + self.interval
         if slot > now:
             self._sleep(slot - now)
@@ -110,7 +122,7 @@ def _retry_after(error: SlackApiError) -> float:
         return DEFAULT_RETRY_AFTER
 
 
-def delivery_error(action: str, channel: str, error: Exception) -> DeliveryError:
+def remote_error(action: str, channel: str, error: Exception) -> RemoteError:
     """Translate any slack_sdk failure into the outbox's vocabulary."""
     if isinstance(error, SlackApiError):
         status = error.response.status_code
@@ -121,19 +133,19 @@ def delivery_error(action: str, channel: str, error: Exception) -> DeliveryError
         )
         if status == 429 or code == "ratelimited":
             seconds = _retry_after(error)
-            return DeliveryError(
+            return RemoteError(
                 f"Slack rate-limited {action} in {channel}; retry in {seconds:g}s",
                 retry_after=seconds,
             )
         if code in PERMANENT_ERRORS:
             fix = FIXES.get(code, "see https://api.slack.com/methods for the error code")
-            return DeliveryError(
+            return RemoteError(
                 f"Slack refused {action} in {channel}: {code} ({fix})", permanent=True
             )
-        return DeliveryError(
+        return RemoteError(
             f"Slack failed {action} in {channel}: HTTP {status} {code or 'no error code'}"
         )
-    return DeliveryError(
+    return RemoteError(
         f"Slack unreachable for {action} in {channel}: {type(error).__name__}: {error}"
     )
 
@@ -155,15 +167,24 @@ class SlackSink:
         *,
         pacer: ChannelPacer | None = None,
         history_scan: int = HISTORY_SCAN,
+        max_pace_s: float = MAX_PACE_S,
     ):
         self.client = client
         self.pacer = pacer or ChannelPacer()
         self.history_scan = history_scan
+        self.max_pace_s = max_pace_s
         self._identity: tuple[str | None, str | None] | None = None
+
+    @property
+    def request_timeout_s(self) -> float:
+        """The longest one call takes: a pacing wait, then one request under the client's
+        timeout (`bot.chat.slack.client.build_web_client`)."""
+        return self.max_pace_s + float(self.client.timeout)
 
     # ------------------------------------------------------------------ Sink protocol
 
-    def post_alert(self, alert: AlertView, channel: str) -> MessageRef:
+    def post_alert(self, alert: AlertView, to: Destination) -> MessageRef:
+        channel = self._channel(to)
         message = render_alert(alert)
         response = self._call(
             "posting an alert",
@@ -179,8 +200,9 @@ class SlackSink:
         ts = str(response["ts"])
         return MessageRef(destination=f"slack:{channel}", message_id=ts, thread_id=ts)
 
-    def find_posted(self, alert_id: int, channel: str) -> MessageRef | None:
+    def find_posted(self, alert_id: int, to: Destination) -> MessageRef | None:
         """Scan the channel's recent history for our own message carrying this alert's id."""
+        channel = self._channel(to)
         response = self._call(
             "looking for an already posted alert",
             channel,
@@ -203,7 +225,7 @@ class SlackSink:
         return None
 
     def update_alert(self, alert: AlertView, ref: MessageRef) -> None:
-        channel = ref.destination.partition(":")[2]
+        channel = self._channel(destination_of(ref, self.platform))
         message: SlackMessage = render_alert(alert)
         self._call(
             "updating an alert",
@@ -216,7 +238,24 @@ class SlackSink:
             metadata=alert_metadata(alert.alert_id),
         )
 
-    def post_notice(self, channel: str, text: str) -> None:
+    def post_in_thread(self, ref: MessageRef, text: str) -> MessageRef:
+        """A reply under the alert's message (``thread_ts``), not broadcast to the channel."""
+        channel = self._channel(destination_of(ref, self.platform))
+        thread_ts = ref.thread_id or ref.message_id
+        response = self._call(
+            "posting in an alert's thread",
+            channel,
+            self.client.chat_postMessage,
+            channel=channel,
+            thread_ts=thread_ts,
+            text=render_reply(text),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return MessageRef(ref.destination, str(response["ts"]), thread_ts)
+
+    def post_notice(self, to: Destination, text: str) -> None:
+        channel = self._channel(to)
         self._call(
             "posting a notice",
             channel,
@@ -229,6 +268,11 @@ class SlackSink:
 
     # ------------------------------------------------------------------ internals
 
+    def _channel(self, to: Destination) -> str:
+        if to.platform != self.platform:
+            raise RemoteError(f"{to} is not a Slack destination", permanent=True)
+        return to.channel
+
     def _call(
         self,
         action: str,
@@ -239,18 +283,18 @@ class SlackSink:
         paced: bool = True,
         **kwargs: Any,
     ) -> Any:
-        """One Web API call, paced per channel, with every failure turned into DeliveryError."""
+        """One Web API call, paced per channel, with every failure turned into RemoteError."""
         if paced:
-            self.pacer.wait(where)
+            self.pacer.wait(where, self.max_pace_s)
         try:
             return method(**kwargs)
         except SlackApiError as exc:
-            error = delivery_error(action, where, exc)
+            error = remote_error(action, where, exc)
             if error.retry_after is not None:
                 self.pacer.defer(where, error.retry_after)
             raise error from exc
         except (SlackClientError, OSError, http.client.HTTPException) as exc:  # timeouts, resets
-            raise delivery_error(action, where, exc) from exc
+            raise remote_error(action, where, exc) from exc
 
     def _is_ours(self, message: dict[str, Any]) -> bool:
         bot_id, user_id = self.identity()
@@ -264,7 +308,7 @@ class SlackSink:
             try:
                 response = self.client.auth_test()
             except (SlackClientError, OSError, http.client.HTTPException) as exc:
-                raise delivery_error("checking the bot's identity", "auth.test", exc) from exc
+                raise remote_error("checking the bot's identity", "auth.test", exc) from exc
             self._identity = (response.get("bot_id"), response.get("user_id"))
         return self._identity
 

@@ -99,7 +99,7 @@ def test_watch_add_by_a_manage_server_holder(world: DiscordWorld) -> None:
     assert followup["content"].startswith("Now watching Viktor Khrenin (aliases: Хренин, Хрэнін).")
     assert Entity(
         "Viktor Khrenin", ("Хренин", "Хрэнін"), (), (f"discord:{fake.other_channel}",)
-    ) in (world.watchdesk.store.active_entities())
+    ) in (world.watchdesk.store.watchlist.active_entities())
 
 
 def test_watch_add_by_the_editor_role(world: DiscordWorld) -> None:

@@ -9,6 +9,7 @@ import pytest
 
 from tests.chat.discord.fake_discord import FakeDiscord
 from tests.chat.discord.world import DiscordWorld, assert_no_mentions_anywhere
+from tests.factories import posts_of
 from tests.loopback import LoopbackServer
 
 ARTICLE = (
@@ -78,7 +79,7 @@ def test_a_matching_article_becomes_an_embed_with_a_thread(world: DiscordWorld) 
         "52 political prisoners" in f["value"] for f in plain["fields"]
     )
 
-    [delivery] = world.watchdesk.store.deliveries_for_alert(first_alert)
+    [delivery] = posts_of(world.watchdesk.store, first_alert)
     assert delivery.thread_id == delivery.message_id
     assert fake.channels[int(delivery.thread_id)]["parent_id"] == str(fake.alerts_channel)
 
@@ -95,5 +96,5 @@ def test_a_hostile_feed_title_neither_pings_nor_spoofs(world: DiscordWorld) -> N
 
 
 def world_site_url(world: DiscordWorld, path: str) -> str:
-    [feed] = world.watchdesk.store.list_feeds()
+    [feed] = world.watchdesk.store.feeds.list_feeds()
     return feed.url.rsplit("/", 1)[0] + path

@@ -14,7 +14,7 @@ from bot.chat.discord.sink import DiscordSink
 from bot.models import MessageRef
 from bot.settings import Settings, settings_from_mapping
 from tests.chat.discord.fake_discord import TOKEN, Call, FakeDiscord
-from tests.factories import stored_alert
+from tests.factories import posts_of, stored_alert
 
 
 def desk_settings(fake: FakeDiscord, database_url: str, **overrides: Any) -> Settings:
@@ -88,10 +88,10 @@ class DiscordWorld:
     def delivered(self, alert_id: int) -> MessageRef:
         """Deliver the outbox and return where the alert was posted."""
         self.watchdesk.run_outbox_once()
-        [delivery] = self.watchdesk.store.deliveries_for_alert(alert_id)
+        [delivery] = posts_of(self.watchdesk.store, alert_id)
         assert delivery.state == "sent", delivery
         assert delivery.message_id is not None
-        return MessageRef(delivery.destination, delivery.message_id, delivery.thread_id)
+        return MessageRef(str(delivery.destination), delivery.message_id, delivery.thread_id)
 
     def since(self, mark: int) -> list[Call]:
         with self.fake._cond:

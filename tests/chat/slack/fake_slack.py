@@ -9,6 +9,7 @@ case). Also: helpers to send genuinely signed requests to the Bolt app, as Slack
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import itertools
@@ -47,11 +48,11 @@ class Call:
 
 @dataclass
 class Fault:
-    kind: str  # "429" | "500" | "timeout" | "error"
+    kind: str  # "429" | "500" | "timeout" | "error" | "slow"
     retry_after: int = 1
     error: str = "internal_error"
     after_effect: bool = False  # timeout only: apply the call (store the message) before hanging
-    delay: float = 3.0
+    delay: float = 3.0  # timeout: how long to hang; slow: how long before doing the call
 
 
 @dataclass
@@ -233,6 +234,11 @@ class FakeSlack:
                 json.dumps({"ok": False, "error": fault.error}).encode(),
                 "application/json",
             )
+        elif fault.kind == "slow":  # a Slack slower than the client's patience: the call
+            time.sleep(fault.delay)  # happens (the message is stored) only after the delay
+            status, body, extra = self._answer(method, params, headers)
+            with contextlib.suppress(OSError):  # the client may have hung up by now
+                _send(request, status, json.dumps(body).encode(), "application/json", extra)
         elif fault.kind == "timeout":
             if fault.after_effect:
                 self._answer(method, params, headers)

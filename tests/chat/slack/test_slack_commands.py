@@ -57,7 +57,9 @@ def run(world: SlackWorld, command: str, text: str, user: str = ALICE) -> dict:
 
 
 def entity(world: SlackWorld, name: str) -> Entity | None:
-    return next((e for e in world.watchdesk.store.active_entities() if e.name == name), None)
+    return next(
+        (e for e in world.watchdesk.store.watchlist.active_entities() if e.name == name), None
+    )
 
 
 def test_watch_list(world: SlackWorld) -> None:
@@ -122,10 +124,10 @@ def test_feeds_add_list_remove(world: SlackWorld, site: LoopbackServer) -> None:
     assert text.startswith(
         f"Added Minsk Wire &amp; Co ({url}), polled every 10 min: the 1 item(s)"
     )  # & escaped for mrkdwn
-    assert world.watchdesk.store.get_feed(url) is not None
+    assert world.watchdesk.store.feeds.get_feed(url) is not None
     assert url in run(world, "/feeds", "list")["text"]
     assert run(world, "/feeds", f"remove <{url}>")["text"] == f"Removed {url}."
-    assert world.watchdesk.store.get_feed(url) is None
+    assert world.watchdesk.store.feeds.get_feed(url) is None
     refused = run(world, "/feeds", f"add <{site.url('/missing.xml')}>")["text"]
     assert refused.startswith(f"Could not add {site.url('/missing.xml')}")
 
@@ -133,7 +135,7 @@ def test_feeds_add_list_remove(world: SlackWorld, site: LoopbackServer) -> None:
 def test_feeds_add_by_a_stranger_is_refused(world: SlackWorld, site: LoopbackServer) -> None:
     text = run(world, "/feeds", f"add <{site.url('/feed.xml')}>", user=MALLORY)["text"]
     assert text.startswith("Sorry, you can't change the feeds")
-    assert world.watchdesk.store.get_feed(site.url("/feed.xml")) is None
+    assert world.watchdesk.store.feeds.get_feed(site.url("/feed.xml")) is None
 
 
 def test_claims_open_lists_unchecked_claims(world: SlackWorld) -> None:

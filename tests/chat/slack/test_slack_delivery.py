@@ -15,10 +15,11 @@ from bot.chat.slack.client import build_web_client
 from bot.chat.slack.escape import escape_text
 from bot.chat.slack.sink import ChannelPacer, SlackSink
 from bot.desk.outbox import Outbox
+from bot.models import Destination
 from bot.store.schema import utcnow
 from tests.chat.slack.fake_slack import BOT_TOKEN
 from tests.chat.slack.world import DESK, SlackWorld, desk_settings
-from tests.factories import stored_alert
+from tests.factories import posts_of, stored_alert
 from tests.loopback import LoopbackServer
 
 HOSTILE_TITLE = (
@@ -58,7 +59,7 @@ def later(world: SlackWorld, hours: float = 2) -> Outbox:
 def test_article_flows_from_feed_to_slack(world: SlackWorld) -> None:
     with LoopbackServer() as site:
         url = site.add("/feed.xml", RSS, headers=[("Content-Type", "application/rss+xml")])
-        world.watchdesk.store.add_feed(url, interval_s=600, name="Minsk Wire")
+        world.watchdesk.store.feeds.add_feed(url, interval_s=600, name="Minsk Wire")
         summary = world.watchdesk.run_cycle()
     assert len(summary.alerts) == 2 and summary.outbox.sent == 2
     posts = world.fake.calls_to("chat.postMessage")
@@ -73,11 +74,13 @@ def test_article_flows_from_feed_to_slack(world: SlackWorld) -> None:
     assert "*Minsk Wire*" in wire and "<!date^1757673000^" in wire
     assert "• *Lukashenko* — " in wire and "• *Zapad* — " in wire
     assert "*Summary*" in wire and "*Claims to check*" in wire and "Reply in thread:" in wire
-    (delivery,) = world.watchdesk.store.deliveries_for_alert(alert_id)
+    (delivery,) = posts_of(world.watchdesk.store, alert_id)
     assert delivery.state == "sent" and delivery.message_id == world.fake.top_level(DESK)[0]["ts"]
     # The hostile headline: whatever the parser made of it, it reaches Slack as inert text.
     hostile = next(p for p in posts if p is not first)
-    view = world.watchdesk.store.alert_view(hostile.params["metadata"]["event_payload"]["alert_id"])
+    view = world.watchdesk.store.alerts.alert_view(
+        hostile.params["metadata"]["event_payload"]["alert_id"]
+    )
     assert view is not None
     assert view.title == HOSTILE_TITLE  # CDATA: the parser kept the characters as written
     assert hostile.params["blocks"][0]["text"]["text"] == (
@@ -104,14 +107,14 @@ def test_429_is_honoured_then_delivered_once(world: SlackWorld) -> None:
         before + timedelta(seconds=6),
         before + timedelta(seconds=8),
     )
-    assert store.claim_due_deliveries(at6, ("slack",), at6) == []
-    assert len(store.claim_due_deliveries(at8, ("slack",), at8)) == 1
+    assert store.outbox.claim_due("slack", at6, at6) == []
+    assert len(store.outbox.claim_due("slack", at8, at8)) == 1
     # The sink's pacer also holds the channel for those 7 s; the test skips the real wait.
     assert world.sink.pacer._next[DESK] >= world.sink.pacer._clock() + 6
     world.sink.pacer = ChannelPacer(interval=0.0)
     assert later(world).deliver_due().sent == 1
     assert len(world.fake.top_level(DESK)) == 1
-    assert world.watchdesk.store.deliveries_for_alert(alert_id)[0].state == "sent"
+    assert posts_of(world.watchdesk.store, alert_id)[0].state == "sent"
 
 
 def test_500_is_retried_with_backoff(world: SlackWorld) -> None:
@@ -121,7 +124,7 @@ def test_500_is_retried_with_backoff(world: SlackWorld) -> None:
     assert world.watchdesk.run_outbox_once().sent == 0  # backing off
     assert later(world).deliver_due().sent == 1
     assert len(world.fake.top_level(DESK)) == 1
-    assert world.watchdesk.store.deliveries_for_alert(alert_id)[0].state == "sent"
+    assert posts_of(world.watchdesk.store, alert_id)[0].state == "sent"
 
 
 def test_timeout_after_posting_is_recovered_not_reposted(world: SlackWorld) -> None:
@@ -132,7 +135,7 @@ def test_timeout_after_posting_is_recovered_not_reposted(world: SlackWorld) -> N
     report = later(world).deliver_due()
     assert report.recovered == 1 and report.sent == 0
     assert len(world.fake.calls_to("chat.postMessage")) == 1
-    (delivery,) = world.watchdesk.store.deliveries_for_alert(alert_id)
+    (delivery,) = posts_of(world.watchdesk.store, alert_id)
     assert delivery.state == "sent" and delivery.message_id == world.fake.top_level(DESK)[0]["ts"]
 
 
@@ -151,12 +154,12 @@ def test_restart_between_post_and_record_finds_the_message(
 ) -> None:
     store = world.watchdesk.store
     alert_id = new_alert(world, 5)
-    (delivery,) = store.deliveries_for_alert(alert_id)
+    (delivery,) = posts_of(store, alert_id)
     # The old process counted the attempt, posted, and died before recording the result.
-    assert store.begin_delivery_attempt(delivery.id, 0, utcnow())
-    view = store.alert_view(alert_id)
+    assert store.outbox.begin_attempt(delivery.id, 0, utcnow())
+    view = store.alerts.alert_view(alert_id)
     assert view is not None
-    posted = world.sink.post_alert(view, DESK)
+    posted = world.sink.post_alert(view, Destination("slack", DESK))
     world.watchdesk.close()
     # A new process on the same database, with a new client and sink.
     sink = SlackSink(
@@ -168,7 +171,7 @@ def test_restart_between_post_and_record_finds_the_message(
     report = world.watchdesk.run_outbox_once()
     assert report.recovered == 1 and report.sent == 0
     assert len(world.fake.calls_to("chat.postMessage")) == 1
-    (delivery,) = world.watchdesk.store.deliveries_for_alert(alert_id)
+    (delivery,) = posts_of(world.watchdesk.store, alert_id)
     assert delivery.state == "sent" and delivery.message_id == posted.message_id
 
 
@@ -176,7 +179,7 @@ def test_channel_without_the_bot_fails_permanently(world: SlackWorld) -> None:
     world.fake.add_channel("C0NOBOT1", "no-bot", is_member=False)
     alert_id = stored_alert(world.watchdesk.store, n=6, destinations=("slack:C0NOBOT1",))
     assert world.watchdesk.run_outbox_once().failed == 1
-    (delivery,) = world.watchdesk.store.deliveries_for_alert(alert_id)
+    (delivery,) = posts_of(world.watchdesk.store, alert_id)
     assert delivery.state == "failed"
 
 

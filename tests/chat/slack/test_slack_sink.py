@@ -10,8 +10,8 @@ from slack_sdk import WebClient
 
 from bot.chat.slack.client import build_web_client
 from bot.chat.slack.sink import ChannelPacer, SlackSink
-from bot.desk.sinks import DeliveryError
-from bot.models import AlertView, ClaimView, MessageRef, Verdict
+from bot.errors import RemoteError
+from bot.models import AlertView, ClaimView, Destination, MessageRef, Verdict
 from tests.chat.slack.fake_slack import BOT_ID, BOT_TOKEN, FakeSlack
 from tests.chat.slack.test_slack_blocks import HOSTILE, HOSTILE_ESCAPED, make_alert
 
@@ -24,7 +24,7 @@ def sink(web_client: WebClient) -> SlackSink:
 
 
 def test_post_alert_sends_blocks_text_and_metadata(sink: SlackSink, fake_slack: FakeSlack) -> None:
-    ref = sink.post_alert(make_alert(), CHANNEL)
+    ref = sink.post_alert(make_alert(), Destination("slack", CHANNEL))
     (call,) = fake_slack.calls_to("chat.postMessage")
     assert call.headers["authorization"] == f"Bearer {BOT_TOKEN}"
     assert call.params["channel"] == CHANNEL
@@ -46,8 +46,8 @@ def test_post_alert_sends_blocks_text_and_metadata(sink: SlackSink, fake_slack: 
 
 
 def test_injection_strings_reach_slack_as_text(sink: SlackSink, fake_slack: FakeSlack) -> None:
-    sink.post_alert(make_alert(title=HOSTILE, summary=(HOSTILE,)), CHANNEL)
-    sink.post_notice(CHANNEL, f"Feed {HOSTILE} disabled")
+    sink.post_alert(make_alert(title=HOSTILE, summary=(HOSTILE,)), Destination("slack", CHANNEL))
+    sink.post_notice(Destination("slack", CHANNEL), f"Feed {HOSTILE} disabled")
     alert_call, notice_call = fake_slack.calls_to("chat.postMessage")
     wire = alert_call.raw_body.decode() + notice_call.raw_body.decode()
     assert json.dumps(HOSTILE_ESCAPED)[1:-1] in wire
@@ -60,7 +60,7 @@ def test_injection_strings_reach_slack_as_text(sink: SlackSink, fake_slack: Fake
 def test_find_posted_finds_only_our_message_with_that_alert(
     sink: SlackSink, fake_slack: FakeSlack
 ) -> None:
-    assert sink.find_posted(42, CHANNEL) is None
+    assert sink.find_posted(42, Destination("slack", CHANNEL)) is None
     # Another app's message carrying the same metadata must not count.
     fake_slack.messages[CHANNEL].append(
         {
@@ -71,12 +71,12 @@ def test_find_posted_finds_only_our_message_with_that_alert(
             "metadata": {"event_type": "watchdesk_alert", "event_payload": {"alert_id": 42}},
         }
     )
-    assert sink.find_posted(42, CHANNEL) is None
-    ref = sink.post_alert(make_alert(), CHANNEL)
-    sink.post_alert(make_alert(alert_id=43), CHANNEL)
+    assert sink.find_posted(42, Destination("slack", CHANNEL)) is None
+    ref = sink.post_alert(make_alert(), Destination("slack", CHANNEL))
+    sink.post_alert(make_alert(alert_id=43), Destination("slack", CHANNEL))
     fake_slack.post_as_user(CHANNEL, "U0ALICE1", "chatter")
-    assert sink.find_posted(42, CHANNEL) == ref
-    assert sink.find_posted(44, CHANNEL) is None
+    assert sink.find_posted(42, Destination("slack", CHANNEL)) == ref
+    assert sink.find_posted(44, Destination("slack", CHANNEL)) is None
     history = fake_slack.calls_to("conversations.history")[-1]
     assert history.params["include_all_metadata"] == "1"
     assert history.params["limit"] == "200"
@@ -85,7 +85,7 @@ def test_find_posted_finds_only_our_message_with_that_alert(
 
 def test_update_alert_rewrites_the_message(sink: SlackSink, fake_slack: FakeSlack) -> None:
     alert = make_alert()
-    ref = sink.post_alert(alert, CHANNEL)
+    ref = sink.post_alert(alert, Destination("slack", CHANNEL))
     claims = (
         ClaimView(
             1, "Officers from 23 countries attended.", ("statistic",), Verdict.TRUE, "Alice Editor"
@@ -103,8 +103,8 @@ def test_update_alert_rewrites_the_message(sink: SlackSink, fake_slack: FakeSlac
 
 def test_429_reports_retry_after_and_posts_nothing(sink: SlackSink, fake_slack: FakeSlack) -> None:
     fake_slack.fail_next("chat.postMessage", "429", retry_after=7)
-    with pytest.raises(DeliveryError) as caught:
-        sink.post_alert(make_alert(), CHANNEL)
+    with pytest.raises(RemoteError) as caught:
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
     assert caught.value.retry_after == 7.0 and not caught.value.permanent
     assert fake_slack.top_level(CHANNEL) == []
 
@@ -115,16 +115,53 @@ def test_429_defers_the_channel_pacer(web_client: WebClient, fake_slack: FakeSla
     pacer = ChannelPacer(interval=1.0, clock=lambda: now[0], sleep=slept.append)
     sink = SlackSink(web_client, pacer=pacer)
     fake_slack.fail_next("chat.postMessage", "429", retry_after=5)
-    with pytest.raises(DeliveryError):
-        sink.post_alert(make_alert(), CHANNEL)
-    sink.post_alert(make_alert(), CHANNEL)
+    with pytest.raises(RemoteError):
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
+    sink.post_alert(make_alert(), Destination("slack", CHANNEL))
     assert slept == [5.0]
+
+
+def test_a_long_hold_comes_back_as_retry_after_instead_of_sleeping(
+    web_client: WebClient, fake_slack: FakeSlack
+) -> None:
+    """After a 429 of 30 s the next call neither sleeps through it (the outbox's lease must
+    outlast every call) nor sends: it hands the wait back as Retry-After."""
+    slept: list[float] = []
+    now = [100.0]
+    pacer = ChannelPacer(interval=1.0, clock=lambda: now[0], sleep=slept.append)
+    sink = SlackSink(web_client, pacer=pacer, max_pace_s=5.0)
+    assert sink.request_timeout_s == 5.0 + web_client.timeout
+    fake_slack.fail_next("chat.postMessage", "429", retry_after=30)
+    with pytest.raises(RemoteError):
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
+    with pytest.raises(RemoteError) as held:
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
+    assert held.value.retry_after == 30.0 and not held.value.permanent
+    assert slept == [] and len(fake_slack.calls_to("chat.postMessage")) == 1
+    now[0] += 30
+    sink.post_alert(make_alert(), Destination("slack", CHANNEL))
+    assert len(fake_slack.top_level(CHANNEL)) == 1
+
+
+def test_post_in_thread_replies_under_the_alert(sink: SlackSink, fake_slack: FakeSlack) -> None:
+    ref = sink.post_alert(make_alert(), Destination("slack", CHANNEL))
+    reply = sink.post_in_thread(ref, f"Also reported by {HOSTILE}")
+    call = fake_slack.calls_to("chat.postMessage")[-1]
+    assert call.params == {
+        "channel": CHANNEL,
+        "thread_ts": ref.message_id,
+        "text": f"Also reported by {HOSTILE_ESCAPED}",
+        "unfurl_links": False,
+        "unfurl_media": False,
+    }
+    assert reply.thread_id == ref.message_id and reply.message_id != ref.message_id
+    assert len(fake_slack.top_level(CHANNEL)) == 1  # in the thread, not the channel
 
 
 def test_500_is_transient(sink: SlackSink, fake_slack: FakeSlack) -> None:
     fake_slack.fail_next("chat.postMessage", "500")
-    with pytest.raises(DeliveryError) as caught:
-        sink.post_alert(make_alert(), CHANNEL)
+    with pytest.raises(RemoteError) as caught:
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
     assert caught.value.retry_after is None and not caught.value.permanent
     assert "HTTP 500" in str(caught.value)
 
@@ -133,11 +170,11 @@ def test_timeout_after_posting_is_found_not_reposted(
     sink: SlackSink, fake_slack: FakeSlack
 ) -> None:
     fake_slack.fail_next("chat.postMessage", "timeout", after_effect=True, delay=1.5)
-    with pytest.raises(DeliveryError) as caught:
-        sink.post_alert(make_alert(), CHANNEL)
+    with pytest.raises(RemoteError) as caught:
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
     assert not caught.value.permanent and "unreachable" in str(caught.value)
     # What the outbox does next: ask before posting again.
-    ref = sink.find_posted(42, CHANNEL)
+    ref = sink.find_posted(42, Destination("slack", CHANNEL))
     assert ref is not None and ref.message_id == fake_slack.top_level(CHANNEL)[0]["ts"]
     assert len(fake_slack.top_level(CHANNEL)) == 1
 
@@ -146,8 +183,8 @@ def test_timeout_after_posting_is_found_not_reposted(
     ("channel", "code"), [("C0OTHER1", "not_in_channel"), ("C0NOPE01", "channel_not_found")]
 )
 def test_permanent_errors(sink: SlackSink, channel: str, code: str) -> None:
-    with pytest.raises(DeliveryError) as caught:
-        sink.post_alert(make_alert(), channel)
+    with pytest.raises(RemoteError) as caught:
+        sink.post_alert(make_alert(), Destination("slack", channel))
     assert caught.value.permanent and code in str(caught.value)
 
 
@@ -155,8 +192,8 @@ def test_bad_token_is_permanent(fake_slack: FakeSlack) -> None:
     sink = SlackSink(
         build_web_client("xoxb-wrong", fake_slack.base_url, timeout=1), pacer=ChannelPacer(0)
     )
-    with pytest.raises(DeliveryError) as caught:
-        sink.post_alert(make_alert(), CHANNEL)
+    with pytest.raises(RemoteError) as caught:
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
     assert caught.value.permanent and "invalid_auth" in str(caught.value)
 
 
@@ -164,17 +201,17 @@ def test_unreachable_slack_is_transient() -> None:
     sink = SlackSink(
         build_web_client(BOT_TOKEN, "http://127.0.0.1:9/api/", timeout=1), pacer=ChannelPacer(0)
     )
-    with pytest.raises(DeliveryError) as caught:
-        sink.post_alert(make_alert(), CHANNEL)
+    with pytest.raises(RemoteError) as caught:
+        sink.post_alert(make_alert(), Destination("slack", CHANNEL))
     assert not caught.value.permanent and caught.value.retry_after is None
 
 
 def test_pacer_spaces_messages_to_one_channel(web_client: WebClient, fake_slack: FakeSlack) -> None:
     sink = SlackSink(web_client, pacer=ChannelPacer(interval=0.3))
     started = time.monotonic()
-    sink.post_alert(make_alert(alert_id=1), CHANNEL)
-    sink.post_alert(make_alert(alert_id=2), CHANNEL)
-    sink.post_notice("C0OTHER1".replace("OTHER1", "DESK01"), "third")
+    sink.post_alert(make_alert(alert_id=1), Destination("slack", CHANNEL))
+    sink.post_alert(make_alert(alert_id=2), Destination("slack", CHANNEL))
+    sink.post_notice(Destination("slack", "C0OTHER1".replace("OTHER1", "DESK01")), "third")
     assert time.monotonic() - started >= 0.6
     assert [m.get("bot_id") for m in fake_slack.top_level(CHANNEL)] == [BOT_ID] * 3
 

@@ -51,5 +51,5 @@ def test_verdict_reply_over_socket_mode(world: SlackWorld) -> None:
     assert world.socket.send("events_api", event)["envelope_id"].startswith("env-")
     (update,) = world.fake.wait_for("chat.update")
     assert update.params["ts"] == ts
-    view = world.watchdesk.store.alert_view(alert_id)
+    view = world.watchdesk.store.alerts.alert_view(alert_id)
     assert view is not None and {c.verdict for c in view.claims} == {Verdict.TRUE}

@@ -38,7 +38,7 @@ def claim_lines(blocks: list[dict[str, Any]]) -> dict[int, str]:
 
 
 def verdicts(world: SlackWorld, alert_id: int) -> dict[int, Verdict]:
-    view = world.watchdesk.store.alert_view(alert_id)
+    view = world.watchdesk.store.alerts.alert_view(alert_id)
     assert view is not None
     return {c.n: c.verdict for c in view.claims}
 
@@ -152,7 +152,7 @@ def test_redelivered_event_is_handled_once(world: SlackWorld) -> None:
     world.fake.wait_for("chat.postMessage")
     time.sleep(0.4)
     assert len(world.fake.calls_to("chat.postMessage")) == 1
-    assert len(world.watchdesk.store.verdict_history(alert_id)) == 1
+    assert len(world.watchdesk.store.alerts.verdict_history(alert_id)) == 1
 
 
 def test_thread_broadcast_counts(world: SlackWorld) -> None:

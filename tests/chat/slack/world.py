@@ -143,13 +143,13 @@ class SlackWorld:
 
     def posted_alert(self, claims: int = 3) -> tuple[int, str]:
         """An alert created as a poll would and delivered through the real outbox."""
-        from tests.factories import stored_alert
+        from tests.factories import posts_of, stored_alert
 
         alert_id = stored_alert(
             self.watchdesk.store, n=next(self._keys), destinations=(f"slack:{DESK}",), claims=claims
         )
         self.watchdesk.run_outbox_once()
-        (delivery,) = self.watchdesk.store.deliveries_for_alert(alert_id)
+        (delivery,) = posts_of(self.watchdesk.store, alert_id)
         assert delivery.message_id, delivery
         return alert_id, delivery.message_id
 

@@ -1,0 +1,223 @@
+"""The alerts aggregate: alerts with their numbered claims, and the verdicts given on them.
+
+Creating an alert writes its outbox intents in the same transaction, and a verdict re-arms
+the alert's edits in the same transaction as the verdict: what must be sent is never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.models import AlertView, Analysis, ClaimView, EntityView, Verdict
+from bot.store.base import Repository
+from bot.store.outbox import IntentKind, alert_intents, rearm_edits
+from bot.store.schema import AlertClaimRow, AlertRow, ArticleRow, OutboxRow, VerdictRow
+
+
+@dataclass(frozen=True)
+class OpenClaim:
+    alert_id: int
+    alert_title: str
+    alert_url: str | None
+    created_at: datetime
+    n: int
+    text: str
+
+
+class AlertRepository(Repository):
+    def create_alert(
+        self, article_id: int, *, source: str, analysis: Analysis, destinations: Sequence[str]
+    ) -> int:
+        """Write the alert, its claims and one outbox row per destination in one transaction,
+        before anything is sent: a crash after this re-delivers, never loses."""
+        try:
+            return self._create_alert(article_id, source, analysis, destinations)
+        except IntegrityError:  # another worker alerted on this article a moment ago
+            with self._tx() as s:
+                existing = s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
+            if existing is None:
+                raise
+            return existing
+
+    def _create_alert(
+        self, article_id: int, source: str, analysis: Analysis, destinations: Sequence[str]
+    ) -> int:
+        now = self.clock()
+        with self._tx() as s:
+            existing = s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
+            if existing is not None:
+                return existing
+            article = s.get(ArticleRow, article_id)
+            if article is None:
+                raise LookupError(f"article {article_id} does not exist")
+            alert = AlertRow(
+                article_id=article_id,
+                title=article.title or "(untitled)",
+                url=article.link,
+                source=source,
+                published=article.published,
+                entities=[
+                    {"name": m.name, "why": m.hits[0].sentence if m.hits else ""}
+                    for m in analysis.entities
+                ],
+                summary=list(analysis.summary),
+                created_at=now,
+            )
+            s.add(alert)
+            s.flush()
+            for claim in analysis.claims:
+                s.add(
+                    AlertClaimRow(
+                        alert_id=alert.id,
+                        n=claim.n,
+                        text=claim.text,
+                        score=claim.score,
+                        kinds=[str(k) for k in claim.kinds],
+                    )
+                )
+            s.add_all(alert_intents(alert.id, destinations, now))
+            article.analysed_at, article.matched = now, True
+            return alert.id
+
+    def alert_view(self, alert_id: int) -> AlertView | None:
+        with self._tx() as s:
+            alert = s.get(AlertRow, alert_id)
+            if alert is None:
+                return None
+            claims = s.scalars(
+                select(AlertClaimRow)
+                .where(AlertClaimRow.alert_id == alert_id)
+                .order_by(AlertClaimRow.n)
+            )
+            latest = self._latest_verdicts(s, alert_id)
+            return AlertView(
+                alert_id=alert.id,
+                title=alert.title,
+                url=alert.url,
+                source=alert.source,
+                published=alert.published,
+                entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
+                summary=tuple(alert.summary),
+                claims=tuple(self._claim_view(c, latest.get(c.n)) for c in claims),
+            )
+
+    @staticmethod
+    def _latest_verdicts(s: Session, alert_id: int) -> dict[int, VerdictRow]:
+        rows = s.scalars(
+            select(VerdictRow)
+            .where(VerdictRow.alert_id == alert_id)
+            .order_by(VerdictRow.created_at, VerdictRow.id)
+        )
+        return {row.claim_n: row for row in rows}
+
+    @staticmethod
+    def _claim_view(claim: AlertClaimRow, verdict: VerdictRow | None) -> ClaimView:
+        if verdict is None:
+            return ClaimView(claim.n, claim.text, tuple(claim.kinds))
+        return ClaimView(
+            claim.n,
+            claim.text,
+            tuple(claim.kinds),
+            Verdict(verdict.verdict),
+            verdict.user_name,
+            verdict.created_at,
+            verdict.source_url,
+            verdict.note,
+        )
+
+    def alert_for_message(self, destination: str, message_id: str) -> int | None:
+        """The alert whose posted message (or its thread) has this id at this destination."""
+        with self._tx() as s:
+            return s.scalar(
+                select(OutboxRow.alert_id)
+                .where(
+                    OutboxRow.kind == str(IntentKind.POST_ALERT),
+                    OutboxRow.destination == destination,
+                    or_(OutboxRow.message_id == message_id, OutboxRow.thread_id == message_id),
+                )
+                .limit(1)
+            )
+
+    def claim_numbers(self, alert_id: int) -> list[int]:
+        with self._tx() as s:
+            return list(
+                s.scalars(
+                    select(AlertClaimRow.n)
+                    .where(AlertClaimRow.alert_id == alert_id)
+                    .order_by(AlertClaimRow.n)
+                )
+            )
+
+    def record_verdicts(
+        self,
+        alert_id: int,
+        claims: Sequence[int],
+        verdict: Verdict,
+        *,
+        platform: str,
+        user_id: str,
+        user_name: str,
+        source_url: str | None,
+        note: str | None,
+    ) -> None:
+        """Append verdicts (history is kept; the latest wins) and, in the same transaction,
+        re-arm the edit of every copy of the alert (see `bot.store.outbox.rearm_edits`)."""
+        now = self.clock()
+        with self._tx() as s:
+            for n in claims:
+                s.add(
+                    VerdictRow(
+                        alert_id=alert_id,
+                        claim_n=n,
+                        verdict=str(verdict),
+                        platform=platform,
+                        user_id=user_id,
+                        user_name=user_name,
+                        source_url=source_url,
+                        note=note,
+                        created_at=now,
+                    )
+                )
+            rearm_edits(s, alert_id, now)
+
+    def verdict_history(self, alert_id: int) -> list[tuple[int, str, str, datetime]]:
+        with self._tx() as s:
+            rows = s.scalars(
+                select(VerdictRow)
+                .where(VerdictRow.alert_id == alert_id)
+                .order_by(VerdictRow.created_at, VerdictRow.id)
+            )
+            return [(r.claim_n, r.verdict, r.user_name, r.created_at) for r in rows]
+
+    def open_claims(self, limit: int = 20) -> list[OpenClaim]:
+        """Unchecked claims (no verdict, or latest verdict 'unchecked'), oldest alert first."""
+        with self._tx() as s:
+            latest = (
+                select(
+                    VerdictRow.alert_id, VerdictRow.claim_n, func.max(VerdictRow.id).label("vid")
+                )
+                .group_by(VerdictRow.alert_id, VerdictRow.claim_n)
+                .subquery()
+            )
+            query = (
+                select(AlertRow, AlertClaimRow, VerdictRow.verdict)
+                .join(AlertClaimRow, AlertClaimRow.alert_id == AlertRow.id)
+                .outerjoin(
+                    latest,
+                    and_(latest.c.alert_id == AlertRow.id, latest.c.claim_n == AlertClaimRow.n),
+                )
+                .outerjoin(VerdictRow, VerdictRow.id == latest.c.vid)
+                .where(or_(VerdictRow.verdict.is_(None), VerdictRow.verdict == "unchecked"))
+                .order_by(AlertRow.created_at, AlertRow.id, AlertClaimRow.n)
+                .limit(limit)
+            )
+            return [
+                OpenClaim(a.id, a.title, a.url, a.created_at, c.n, c.text)
+                for a, c, _ in s.execute(query)
+            ]
