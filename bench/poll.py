@@ -665,15 +665,14 @@ def _watchdog(seconds: float, server: Server, meter: ProcessMeter) -> threading.
 
 
 def _poller(store: Store, clock: Clock, args: argparse.Namespace) -> Poller:
-    from bot.feeds.fetch import FetchPolicy
+    from bot.feeds.client import HttpClient
     from bot.feeds.poll import PollConfig, Poller
+    from bot.settings import FetchSettings
 
     # All N feeds live on one loopback host, where real feeds spread over thousands of hosts:
     # the per-host politeness limit (2 by default) would serialise them, so it is lifted here.
-    policy = FetchPolicy(
-        timeout_s=30,
-        allowed_private_hosts=frozenset({HOST}),
-        per_host_limit=args.concurrency,
+    http = HttpClient(
+        FetchSettings(timeout_s=30, allow_private_hosts=(HOST,), per_host_limit=args.concurrency),
         max_connections=args.concurrency,
     )
     config = PollConfig(
@@ -682,7 +681,7 @@ def _poller(store: Store, clock: Clock, args: argparse.Namespace) -> Poller:
         batch_size=args.batch_size,
         parse_workers=args.parse_workers,
     )
-    return Poller(store, policy, config, clock=clock)
+    return Poller(store, http, config, clock=clock)
 
 
 def _run(

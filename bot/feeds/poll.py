@@ -20,7 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.feeds.fetch import FetchPolicy, GuardedFetcher
+from bot.feeds.client import HttpClient
+from bot.feeds.fetch import GuardedFetcher
 from bot.feeds.identity import article_key, entry_identity
 from bot.feeds.parse import FeedParseError, parse_feed
 from bot.models import FeedEntry, FetchResult, ParsedFeed
@@ -98,12 +99,12 @@ class Poller:
     def __init__(
         self,
         store: Store,
-        policy: FetchPolicy,
+        http: HttpClient,
         config: PollConfig,
         clock: Callable[[], datetime] = utcnow,
     ):
         self.store = store
-        self.policy = policy
+        self.http = http
         self.config = config
         self.clock = clock
         self._executor: Executor | None = None
@@ -115,7 +116,7 @@ class Poller:
 
     def poll_due(self) -> CycleReport:
         """Poll every feed that is due now (in batches), from a synchronous caller."""
-        return asyncio.run(self.poll_due_async())
+        return self.http.run(self.poll_due_async())
 
     async def poll_due_async(self) -> CycleReport:
         """Claim due feeds a batch at a time and poll them with ``concurrency`` workers.
@@ -144,7 +145,7 @@ class Poller:
                         feed.url,
                     )
 
-        async with GuardedFetcher(self.policy) as fetcher:
+        async with self.http.fetcher() as fetcher:
             workers = [asyncio.create_task(worker(fetcher)) for _ in range(self.config.concurrency)]
             try:
                 while True:
