@@ -21,7 +21,7 @@ What it does, all on 127.0.0.1:
 
 The bot process and its parse workers are pinned to at most 2 CPUs; the server goes to the
 other CPUs when the machine has more than 2, otherwise it competes with the bot (its CPU time is
-printed separately). The feeds share one host, so the bench lifts ``FetchPolicy.per_host_limit``
+printed separately). The feeds share one host, so the bench lifts ``FetchSettings.per_host_limit``
 to the poll concurrency; everything else is the bot's own configuration.
 
 How memory is counted: every 50 ms a thread reads /proc/<pid>/smaps_rollup of the bot process

@@ -265,9 +265,10 @@ def _interval(value: str | None) -> int | None:
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
     interval = _interval(args.interval)
-    return _print_reply(
-        _app(args).desk.feeds_add(_operator(), args.url, interval_s=interval, name=args.name)
-    )
+    with contextlib.closing(_app(args)) as app:
+        return _print_reply(
+            app.desk.feeds_add(_operator(), args.url, interval_s=interval, name=args.name)
+        )
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
@@ -293,34 +294,25 @@ def cmd_feeds_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> int:
-    """Add the OPML file's feeds that are not there yet. The file is read and checked before the
-    database is touched; entries that are not web URLs (file:, javascript:) are skipped and
-    counted, since the fetcher would only refuse them at every poll."""
-    from bot.feeds.opml import read_opml
+    """Check and add the OPML file's feeds; the file is read and bounded before the database
+    is opened."""
+    from bot.desk.feed_import import import_feeds, read_import
 
     given = _interval(args.interval)
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {args.file}: {exc.strerror}") from exc
-    items = read_opml(data)
-    usable = [i for i in items if i.url.lower().startswith(("http://", "https://", "feed:"))]
-    app = _app(args)
-    interval = given or app.settings.poll.interval_s
-    known = {f.url for f in app.store.list_feeds()}
-    added = 0
-    for item in usable:
-        if item.url in known:
-            continue
-        app.store.add_feed(item.url, interval_s=interval, name=item.title, added_by="opml")
-        known.add(item.url)
-        added += 1
-    skipped = (
-        f"; skipped {len(items) - len(usable)} that are not http(s) URLs"
-        if len(items) > len(usable)
-        else ""
-    )
-    print(f"imported {added} new feed(s) from {args.file} ({len(known)} in all){skipped}")
+    outlines = read_import(data, str(args.file))
+    with contextlib.closing(_app(args)) as app:
+        report = import_feeds(
+            outlines,
+            source=str(args.file),
+            checker=app.checker,
+            store=app.store,
+            interval_s=given or app.settings.poll.interval_s,
+        )
+    print("\n".join(report.lines()))
     return 0
 
 
@@ -337,7 +329,8 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     words = _take_common_options(args, list(args.words))
     text = " ".join(_quote(w) for w in words)
-    return _print_reply(_app(args).desk.run_text_command(_operator(), "watch", text))
+    with contextlib.closing(_app(args)) as app:
+        return _print_reply(app.desk.run_text_command(_operator(), "watch", text))
 
 
 def _take_common_options(args: argparse.Namespace, words: list[str]) -> list[str]:

@@ -3,7 +3,7 @@
 Feed URLs come from chat users, so every fetch is treated as hostile input:
 
 * only http/https (``feed:`` URLs are rewritten), and every address a host resolves to must be
-  publicly routable unless the host is named in ``FetchPolicy.allowed_private_hosts``;
+  publicly routable unless the host is named in ``FetchSettings.allow_private_hosts``;
 * the socket connects to exactly the address that was checked (a custom httpcore network
   backend resolves, checks and connects in one step, so DNS rebinding cannot slip a second,
   private answer in between), and every redirect hop goes through the same check;
