@@ -69,9 +69,7 @@ def bench_tree(name: str, tree: Path, work: Path, runs: int) -> None:
     shutil.copy(tree / SAMPLE, article)
     print(f"{name}: {tree}")
     measure("watchdesk feeds list", [python, "-m", "bot", "feeds", "list"], env, folder, runs)
-    measure(
-        "watchdesk check FILE", [python, "-m", "bot", "check", str(article)], env, folder, runs
-    )
+    measure("watchdesk check FILE", [python, "-m", "bot", "check", str(article)], env, folder, runs)
 
 
 def main() -> None:

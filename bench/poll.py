@@ -21,7 +21,7 @@ What it does, all on 127.0.0.1:
 
 The bot process and its parse workers are pinned to at most 2 CPUs; the server goes to the
 other CPUs when the machine has more than 2, otherwise it competes with the bot (its CPU time is
-printed separately). The feeds share one host, so the bench lifts ``FetchPolicy.per_host_limit``
+printed separately). The feeds share one host, so the bench lifts ``FetchSettings.per_host_limit``
 to the poll concurrency; everything else is the bot's own configuration.
 
 How memory is counted: every 50 ms a thread reads /proc/<pid>/smaps_rollup of the bot process
@@ -665,16 +665,14 @@ def _watchdog(seconds: float, server: Server, meter: ProcessMeter) -> threading.
 
 
 def _poller(store: Store, clock: Clock, args: argparse.Namespace) -> Poller:
-    from bot.feeds.fetch import FetchPolicy
+    from bot.feeds.client import HttpClient
     from bot.feeds.poll import Poller
-    from bot.settings import PollSettings
+    from bot.settings import FetchSettings, PollSettings
 
     # All N feeds live on one loopback host, where real feeds spread over thousands of hosts:
     # the per-host politeness limit (2 by default) would serialise them, so it is lifted here.
-    policy = FetchPolicy(
-        timeout_s=30,
-        allowed_private_hosts=frozenset({HOST}),
-        per_host_limit=args.concurrency,
+    http = HttpClient(
+        FetchSettings(timeout_s=30, allow_private_hosts=(HOST,), per_host_limit=args.concurrency),
         max_connections=args.concurrency,
     )
     config = PollSettings(
@@ -683,7 +681,7 @@ def _poller(store: Store, clock: Clock, args: argparse.Namespace) -> Poller:
         batch_size=args.batch_size,
         parse_workers=args.parse_workers,
     )
-    return Poller(store, policy, config, clock=clock)
+    return Poller(store, http, config, clock=clock)
 
 
 def _run(

@@ -15,7 +15,7 @@ from bot.desk.alerts import AlertMaker, Routing
 from bot.desk.commands import Actor, Desk
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
-from bot.feeds.fetch import FetchPolicy
+from bot.feeds.client import HttpClient
 from bot.feeds.poll import CycleReport, Poller
 from bot.feeds.subscribe import FeedChecker
 from bot.models import Destination, Entity
@@ -35,22 +35,6 @@ CYCLE_DELIVERIES = 50
 
 OPERATOR = Actor(platform="cli", user_id="operator", name="operator", is_platform_admin=True)
 """The person at the terminal: the CLI's `feeds` and `watch` commands act as an admin."""
-
-
-def fetch_policy(settings: Settings) -> FetchPolicy:
-    """`[fetch]` as the fetcher's policy. Goes away when `bot.feeds.fetch` takes
-    `FetchSettings` directly (owned by the feeds helper); until then the only copy."""
-    f = settings.fetch
-    return FetchPolicy(
-        timeout_s=f.timeout_s,
-        max_bytes=f.max_bytes,
-        max_redirects=f.max_redirects,
-        user_agent=f.user_agent,
-        per_host_limit=f.per_host_limit,
-        allowed_private_hosts=frozenset(f.allow_private_hosts),
-        # a fetch waiting for a pooled connection spends its deadline: never fewer than in flight
-        max_connections=max(100, settings.poll.concurrency),
-    )
 
 
 def build_analyser(
@@ -84,8 +68,10 @@ class Watchdesk:
     def __init__(self, settings: Settings, store: Store, sinks: Mapping[str, Sink]):
         self.settings = settings
         self.store = store
-        policy = fetch_policy(settings)
-        self.checker = FeedChecker(policy)
+        # One client for polling, feed checks and article pages; a fetch waiting for a pooled
+        # connection spends its deadline, so never fewer connections than fetches in flight.
+        self.http = HttpClient(settings.fetch, max_connections=max(100, settings.poll.concurrency))
+        self.checker = FeedChecker(self.http)
         self._entities = store.watchlist.active_entities()
         self.analyser = build_analyser(
             settings,
@@ -104,7 +90,7 @@ class Watchdesk:
         )
         self.poller = Poller(
             store,
-            policy,
+            self.http,
             settings.poll,
             notice_channels=destination_texts(settings.notice_channels),
             default_channels=destination_texts(settings.default_channels),
@@ -166,6 +152,7 @@ class Watchdesk:
     def close(self) -> None:
         self.outbox.stop_workers()
         self.poller.close()
+        self.http.close()
         self.store.engine.dispose()
 
 

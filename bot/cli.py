@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import codecs
 import contextlib
 import json
 import logging
-import re
 import signal
 import sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from bot.errors import UserError
-from bot.models import Analysis
 
 log = logging.getLogger("watchdesk")
 
@@ -296,9 +293,10 @@ def _interval(value: str | None) -> int | None:
 
 def cmd_feeds_add(args: argparse.Namespace) -> int:
     interval = _interval(args.interval)
-    return _print_reply(
-        _app(args).desk.feeds_add(_operator(), args.url, interval_s=interval, name=args.name)
-    )
+    with contextlib.closing(_app(args)) as app:
+        return _print_reply(
+            app.desk.feeds_add(_operator(), args.url, interval_s=interval, name=args.name)
+        )
 
 
 def cmd_feeds_list(args: argparse.Namespace) -> int:
@@ -324,34 +322,25 @@ def cmd_feeds_enable(args: argparse.Namespace) -> int:
 
 
 def cmd_feeds_import(args: argparse.Namespace) -> int:
-    """Add the OPML file's feeds that are not there yet. The file is read and checked before the
-    database is touched; entries that are not web URLs (file:, javascript:) are skipped and
-    counted, since the fetcher would only refuse them at every poll."""
-    from bot.feeds.opml import read_opml
+    """Check and add the OPML file's feeds; the file is read and bounded before the database
+    is opened."""
+    from bot.desk.feed_import import import_feeds, read_import
 
     given = _interval(args.interval)
     try:
         data = args.file.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {args.file}: {exc.strerror}") from exc
-    items = read_opml(data)
-    usable = [i for i in items if i.url.lower().startswith(("http://", "https://", "feed:"))]
-    app = _app(args)
-    interval = given or app.settings.poll.interval_s
-    known = {f.url for f in app.store.feeds.list_feeds()}
-    added = 0
-    for item in usable:
-        if item.url in known:
-            continue
-        app.store.feeds.add_feed(item.url, interval_s=interval, name=item.title, added_by="opml")
-        known.add(item.url)
-        added += 1
-    skipped = (
-        f"; skipped {len(items) - len(usable)} that are not http(s) URLs"
-        if len(items) > len(usable)
-        else ""
-    )
-    print(f"imported {added} new feed(s) from {args.file} ({len(known)} in all){skipped}")
+    outlines = read_import(data, str(args.file))
+    with contextlib.closing(_app(args)) as app:
+        report = import_feeds(
+            outlines,
+            source=str(args.file),
+            checker=app.checker,
+            store=app.store.feeds,
+            interval_s=given or app.settings.poll.interval_s,
+        )
+    print("\n".join(report.lines()))
     return 0
 
 
@@ -369,8 +358,8 @@ def cmd_watch(args: argparse.Namespace) -> int:
     words = _take_common_options(args, list(args.words))
     text = " ".join(_quote(w) for w in words)
     read_only = bool(words) and words[0].lower() in READ_ONLY_WATCH
-    app = _app(args, migrate=not read_only)
-    return _print_reply(app.desk.run_text_command(_operator(), "watch", text))
+    with contextlib.closing(_app(args, migrate=not read_only)) as app:
+        return _print_reply(app.desk.run_text_command(_operator(), "watch", text))
 
 
 READ_ONLY_WATCH = ("list", "test")
@@ -416,224 +405,58 @@ def _print_reply(reply: Any) -> int:
 # ---------------------------------------------------------------------------- analysis
 
 
-def analysis_json(item_id: object, analysis: Analysis) -> dict[str, Any]:
-    """The `check --jsonl` contract: exactly these keys, scripts rely on them."""
-    return {
-        "id": item_id,
-        "matched": analysis.matched,
-        "entities": [
-            {
-                "name": m.name,
-                "salience": round(m.salience, 4),
-                "hits": [{"text": h.text, "sentence": h.sentence} for h in m.hits],
-            }
-            for m in analysis.entities
-        ],
-        "summary": list(analysis.summary),
-        "claims": [
-            {
-                "n": c.n,
-                "text": c.text,
-                "score": round(c.score, 4),
-                "kinds": [str(k) for k in c.kinds],
-            }
-            for c in analysis.claims
-        ],
-    }
-
-
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-LEGACY_ENCODING = "cp1251"
-
-
-def decode_document(data: bytes) -> str:
-    """The text of a file in the encodings a desk's files come in: a BOM (Notepad's "Unicode"
-    is UTF-16), UTF-8, the charset an HTML page declares, else Windows-1251 (Russian and
-    Belarusian files from older Windows tools). Decoding everything as UTF-8 would turn those
-    into U+FFFD soup that silently matches nothing."""
-    for bom, codec in _BOMS:
-        if data.startswith(bom):
-            return data.decode(codec, errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    codec = LEGACY_ENCODING
-    if match := _META_CHARSET.search(data[:4096]):
-        with contextlib.suppress(LookupError):
-            codec = codecs.lookup(match.group(1).decode("ascii")).name
-    return data.decode(codec, errors="replace")
-
-
-def read_document(path: Path) -> tuple[str, str]:
-    """(headline, text) of a .txt (first line is the headline) or HTML file."""
-    from bot.analysis.text import html_to_text, input_problem
-
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise UserError(f"{path}: larger than 10 MB; not an article")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror})") from exc
-    raw = decode_document(data)
-    problem = input_problem(raw)
-    if problem:
-        raise UserError(f"{path}: {problem}")
-    if path.suffix.lower() in (".html", ".htm") or raw.lstrip()[:15].lower().startswith(
-        ("<!doctype", "<html")
-    ):
-        return _html_title(raw), html_to_text(raw)
-    headline, _, body = raw.strip().partition("\n")
-    return headline.strip(), body.strip()
-
-
-def _html_title(raw: str) -> str:
-    from bot.analysis.text import strip_html
-
-    match = re.search(r"<title[^>]*>(.*?)</title>", raw, re.IGNORECASE | re.DOTALL)
-    return strip_html(match.group(1)) if match else ""
-
-
 def cmd_check(args: argparse.Namespace) -> int:
+    from bot.analysis import batch
+
     analyser = _analyser(args)
     if args.jsonl:
-        return _check_jsonl(analyser, sys.stdin, sys.stdout)
+        _write_lines(batch.check_lines(analyser, sys.stdin))
+        return 0
     if not args.paths:
         raise UserError("give one or more files to check, or --jsonl to read JSON lines on stdin")
-    results, failed = [], 0
-    for path in args.paths:
-        try:
-            title, text = read_document(path)
-        except UserError as exc:
-            print(f"watchdesk: {exc}", file=sys.stderr)
-            failed += 1
-            continue
-        analysis = analyser.analyse_fully(title, text)
-        results.append((path, title, analysis))
+    checked, problems = batch.check_files(analyser, args.paths)
+    for problem in problems:
+        print(f"watchdesk: {problem}", file=sys.stderr)
     if args.json:
-        json.dump(
-            [analysis_json(str(p), a) for p, _, a in results],
-            sys.stdout,
-            ensure_ascii=False,
-            indent=2,
-        )
+        records = [batch.analysis_record(str(c.path), c.analysis) for c in checked]
+        json.dump(records, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     else:
-        for path, title, analysis in results:
-            _print_check(path, title, analysis)
-    return 2 if failed and not results else 0
+        for one in checked:
+            print("\n".join(batch.check_report(one)))
+    return 2 if problems and not checked else 0
 
 
-def _check_jsonl(analyser: Any, stdin: TextIO, stdout: TextIO) -> int:
-    """One output line per non-blank input line, always, so scripts can zip input and output;
-    a line that can't be read gets an empty result (and a message on stderr)."""
-    from bot.analysis.text import input_problem
-
-    empty = Analysis(False, (), (), ())
-    for lineno, line in enumerate(stdin, 1):
-        if not line.strip():
-            continue
-        item_id, analysis = None, empty
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError('each line must be an object with "id" and "text"')
-            item_id = item.get("id")
-            if "text" not in item:
-                raise ValueError(f'item {item_id!r} has no "text"')
-            text, title = str(item.get("text") or ""), str(item.get("title") or "")
-            if not (input_problem(text) and not title):
-                analysis = analyser.analyse_fully(title, text)
-        except ValueError as exc:
-            print(f"watchdesk: stdin line {lineno}: {exc}", file=sys.stderr)
-        stdout.write(json.dumps(analysis_json(item_id, analysis), ensure_ascii=False) + "\n")
-        stdout.flush()
-    return 0
-
-
-def _print_check(path: Path, title: str, analysis: Analysis) -> None:
-    print(f"== {path}: {title or '(no headline)'}")
-    if not analysis.matched:
-        print("   no watched entity matched")
-    for m in analysis.entities:
-        print(f"   MATCH {m.name} (salience {m.salience:.2f}, {len(m.hits)} hit(s))")
-        for hit in m.hits[:3]:
-            print(f"     “{hit.text}” [{hit.section}] in: {hit.sentence}")
-    if analysis.summary:
-        print("   SUMMARY")
-        for sentence in analysis.summary:
-            print(f"     {sentence}")
-    if analysis.claims:
-        print("   CLAIMS TO CHECK")
-    for c in analysis.claims:
-        kinds = ", ".join(str(k) for k in c.kinds) or "claim"
-        cues = f" — cues: {', '.join(c.cues)}" if c.cues else ""
-        print(f"     {c.n}. [{kinds}] ({c.score:.2f}) {c.text}{cues}")
-    print()
+def _write_lines(results: Iterable[Any]) -> None:
+    """Each result's line on stdout as soon as it is ready (scripts stream through us), its
+    problem on stderr."""
+    for result in results:
+        if result.problem:
+            print(f"watchdesk: {result.problem}", file=sys.stderr)
+        if result.output is not None:
+            sys.stdout.write(result.output)
+            sys.stdout.flush()
 
 
 def cmd_claims_score(args: argparse.Namespace) -> int:
+    from bot.analysis.batch import score_lines
     from bot.analysis.claims import ClaimScorer
 
     settings = _settings(args)
     scorer = ClaimScorer.load(model_name=settings.analysis.spacy_model)
-    threshold = settings.analysis.claims_threshold
-    for batch in _batches((line.rstrip("\n") for line in sys.stdin), 256):
-        for score in scorer.score(batch):
-            sys.stdout.write(f"{score:.4f}\t{1 if score >= threshold else 0}\n")
+    for line in score_lines(scorer, sys.stdin, settings.analysis.claims_threshold):
+        sys.stdout.write(line)
         sys.stdout.flush()
     return 0
 
 
-def _batches(lines: Iterable[str], size: int) -> Iterable[list[str]]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
 def cmd_summarise(args: argparse.Namespace) -> int:
-    from bot.analysis.summary import summarise
-    from bot.analysis.text import input_problem, split_sentences
+    from bot.analysis.batch import summarise_lines, summary_limits
 
     settings = _settings(args)
-    given = args.sentences is not None
-    n = args.sentences if given else settings.analysis.summary_sentences
-    if not 1 <= n <= 10:
-        raise UserError(f"--sentences must be between 1 and 10, got {n}")
-    budget = (
-        max(settings.analysis.summary_max_chars, 250 * n)
-        if given
-        else settings.analysis.summary_max_chars
-    )
-    for lineno, line in enumerate(sys.stdin, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            if not isinstance(item, dict):
-                raise ValueError('each line must be an object with "id" and "article"')
-        except ValueError as exc:
-            print(f"watchdesk: stdin line {lineno}: {exc}", file=sys.stderr)
-            continue
-        article = str(item.get("article") or "")
-        title = str(item.get("title") or "") or None
-        summary: tuple[str, ...] = ()
-        if not input_problem(article):
-            summary = summarise(split_sentences(article), title=title, n=n, max_chars=budget)
-        sys.stdout.write(
-            json.dumps({"id": item.get("id"), "summary": list(summary)}, ensure_ascii=False) + "\n"
-        )
-        sys.stdout.flush()
+    a = settings.analysis
+    n, budget = summary_limits(args.sentences, a.summary_sentences, a.summary_max_chars)
+    _write_lines(summarise_lines(sys.stdin, n, budget))
     return 0
 
 

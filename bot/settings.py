@@ -205,9 +205,17 @@ Strings = tuple[StrictStr, ...]
 
 class _Section(BaseModel):
     """Every settings table: unknown keys are errors (a typo must not silently mean a default),
-    values are immutable, and numbers are never read from quoted strings."""
+    values are immutable, and numbers are never read from quoted strings. Code builds sections
+    by field name (``FetchSettings(timeout_s=3)``); files are read by their keys only (the
+    loader validates with ``by_name=False``), so ``timeout_s`` in a file is still an unknown key."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=False)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        hide_input_in_errors=False,
+        validate_by_name=True,
+        validate_by_alias=True,
+    )
 
 
 # --------------------------------------------------------------------------- the sections
@@ -639,7 +647,9 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str], source
         raise ConfigError(f"{source}: unknown top-level key(s) {', '.join(reserved)}")
     merged, from_env = _overlay(raw, env, source)
     try:
-        settings = Settings.model_validate({**merged, "source": source})
+        settings = Settings.model_validate(
+            {**merged, "source": source}, by_alias=True, by_name=False
+        )
     except ValidationError as exc:
         raise ConfigError(_messages(exc, source, from_env)) from None
     return settings

@@ -565,32 +565,123 @@ def outline(url: str, title: str) -> str:
     return f'<outline type="rss" text="{title}" xmlUrl="{url}"/>'
 
 
-def test_feeds_import_export_round_trip(cli: Cli, tmp_path: Path) -> None:
+def test_feeds_import_export_round_trip(cli: Cli, tmp_path: Path, site: LoopbackServer) -> None:
+    feed_a = site.add("/import/a.xml", RSS.format(base=site.base_url).encode())
+    feed_b = site.add("/import/b.xml", RSS.format(base=site.base_url).encode())
     source = tmp_path / "desk.opml"
     source.write_bytes(
         opml(
-            outline("https://www.belta.by/rss", "BelTA"),
+            outline(feed_a, "BelTA"),
             '<outline text="Folder">',
-            outline("https://nashaniva.com/rss", "Nasha Niva"),
-            outline("https://www.belta.by/rss", "BelTA again"),
+            outline(feed_b, "Nasha Niva"),
+            outline(feed_a, "BelTA again"),
             outline("file:///etc/passwd", "Not a feed"),
             "</outline>",
         )
     )
     first = cli("feeds", "import", str(source), "--interval", "1h")
     assert first.code == 0
-    assert first.out.strip() == (
-        f"imported 2 new feed(s) from {source} (2 in all); skipped 1 that are not http(s) URLs"
+    assert first.lines() == [
+        f"imported 2 new feed(s) from {source} (2 in all); 1 listed more than once, 1 refused",
+        "refused:",
+        "  scheme 'file' is not allowed (only http and https):",
+        "    file:///etc/passwd",
+        "listed more than once (imported once):",
+        f"  {feed_a}",
+    ]
+    hits = site.hits("/import/a.xml")
+    again = cli("feeds", "import", str(source))
+    assert again.lines()[0] == (
+        f"imported 0 new feed(s) from {source} (2 in all); 2 already there, "
+        "1 listed more than once, 1 refused"
     )
-    assert cli("feeds", "import", str(source)).out.startswith("imported 0 new feed(s)")
+    assert again.lines()[4:7] == ["already there:", f"  {feed_a}", f"  {feed_b}"]
+    assert site.hits("/import/a.xml") == hits  # feeds already there are not fetched again
     exported = cli("feeds", "export")
     feeds = read_opml(exported.out.encode("utf-8"))
-    assert [(f.url, f.title) for f in feeds] == [
-        ("https://www.belta.by/rss", "BelTA"),
-        ("https://nashaniva.com/rss", "Nasha Niva"),
-    ]
+    assert [(f.url, f.title) for f in feeds] == [(feed_a, "BelTA"), (feed_b, "Nasha Niva")]
     listed = cli("feeds", "list").out
-    assert "• BelTA — https://www.belta.by/rss — active; last success never" in listed
+    assert f"• BelTA — {feed_a} — active; last success never" in listed
+
+
+def test_feeds_import_puts_every_outline_through_the_feeds_add_checks(
+    cli: Cli, tmp_path: Path, site: LoopbackServer
+) -> None:
+    """A hostile export: local files, script URLs, loopback, private and metadata addresses,
+    one feed spelt twice, a web page and a dead URL. Only the real feed is stored, and each
+    refusal says why, grouped; 127.0.0.1 is never contacted (only "localhost" is allowed)."""
+    config = tmp_path / "localhost-only.toml"
+    config.write_text(
+        write_config(tmp_path)
+        .read_text(encoding="utf-8")
+        .replace('allow_private_hosts = ["127.0.0.1"]', 'allow_private_hosts = ["localhost"]'),
+        encoding="utf-8",
+    )
+    site.add("/hostile/feed.xml", RSS.format(base=site.base_url).encode())
+    good = site.url("/hostile/feed.xml", host="localhost")
+    page = site.url("/", host="localhost")
+    internal = site.url("/hostile/feed.xml")  # the same server, by its address
+    missing = site.url("/hostile/gone.xml", host="localhost")
+    source = tmp_path / "hostile.opml"
+    source.write_bytes(
+        opml(
+            outline("file:///etc/passwd", "passwd"),
+            outline("javascript:alert(1)", "script"),
+            outline(internal, "loopback"),
+            outline("http://10.0.0.5/feed.xml", "private"),
+            outline("http://169.254.169.254/latest/meta-data/", "metadata"),
+            outline(good, "Good"),
+            outline(good.replace("http://localhost", "HTTP://LOCALHOST"), "Good, shouting"),
+            outline(page, "A web page"),
+            outline(missing, "Gone"),
+        )
+    )
+    run = cli("feeds", "import", str(source), config_path=config)
+    assert run.code == 0, run.err
+    assert run.lines() == [
+        f"imported 1 new feed(s) from {source} (1 in all); 1 listed more than once, 7 refused",
+        "refused:",
+        "  scheme 'file' is not allowed (only http and https):",
+        "    file:///etc/passwd",
+        "  scheme 'javascript' is not allowed (only http and https):",
+        "    javascript:alert(1)",
+        "  the URL points at a loopback address 127.0.0.1; only public internet addresses "
+        "may be fetched:",
+        f"    {internal}",
+        "  the URL points at a private address 10.0.0.5; only public internet addresses "
+        "may be fetched:",
+        "    http://10.0.0.5/feed.xml",
+        "  the URL points at a link-local address 169.254.169.254 (cloud metadata range); "
+        "only public internet addresses may be fetched:",
+        "    http://169.254.169.254/latest/meta-data/",
+        "  a web page, not a feed, that links to a feed:",
+        f"    {page} (add {site.url('/rss.xml', host='localhost')} instead)",
+        "  HTTP 404 Not Found:",
+        f"    {missing}",
+        "listed more than once (imported once):",
+        f"  {good.replace('http://localhost', 'HTTP://LOCALHOST')}",
+    ]
+    assert [f.url for f in read_opml(cli("feeds", "export", config_path=config).out.encode())] == [
+        good
+    ]
+    hosts = {r.headers["host"] for r in site.requests("/hostile/feed.xml")}
+    assert hosts == {f"localhost:{site.port}"}
+
+
+def test_feeds_import_is_bounded(cli: Cli, tmp_path: Path, site: LoopbackServer) -> None:
+    """Ten thousand outlines are refused as a whole, before any fetch or database write."""
+    source = tmp_path / "huge.opml"
+    source.write_bytes(
+        opml(*(outline(site.url(f"/huge/{i}.xml"), f"Feed {i}") for i in range(10_000)))
+    )
+    run = cli("feeds", "import", str(source))
+    assert run.code == 2 and run.out == ""
+    assert run.err.strip() == (
+        f"watchdesk: {source} lists 10000 feeds; one import takes at most 1000. "
+        "Split the file and import the parts one after another."
+    )
+    assert not any(r.path.startswith("/huge/") for r in site.requests())
+    assert not (tmp_path / "wd.db").exists()
 
 
 def test_feeds_import_refuses_bad_files(cli: Cli, tmp_path: Path) -> None:
@@ -606,16 +697,15 @@ def test_feeds_import_refuses_bad_files(cli: Cli, tmp_path: Path) -> None:
     assert not (tmp_path / "wd.db").exists()  # refused before the database was opened
 
 
-def test_feeds_list_shows_every_feed(cli: Cli, tmp_path: Path) -> None:
+def test_feeds_list_shows_every_feed(cli: Cli, tmp_path: Path, site: LoopbackServer) -> None:
     """Chat replies stop at 50 feeds; the terminal must show them all."""
+    urls = [site.add(f"/many/{i}.xml", RSS.format(base=site.base_url).encode()) for i in range(60)]
     source = tmp_path / "many.opml"
-    source.write_bytes(
-        opml(*(outline(f"https://news{i}.example.org/rss", f"Desk {i}") for i in range(60)))
-    )
-    cli("feeds", "import", str(source))
+    source.write_bytes(opml(*(outline(url, f"Desk {i}") for i, url in enumerate(urls))))
+    assert cli("feeds", "import", str(source)).lines()[0].startswith("imported 60 new feed(s)")
     lines = cli("feeds", "list").lines()
     assert lines[0] == "60 feed(s):" and len(lines) == 61
-    assert lines[-1].startswith("• Desk 59 — https://news59.example.org/rss — active")
+    assert lines[-1].startswith(f"• Desk 59 — {urls[59]} — active")
 
 
 def test_a_failing_feed_is_disabled_listed_with_its_error_and_re_enabled(
@@ -910,9 +1000,9 @@ def test_read_only_commands_do_not_seed(cli: Cli, tmp_path: Path) -> None:
     engine = db.make_engine(f"sqlite:///{tmp_path / 'wd.db'}")
     db.upgrade(engine)  # the schema only, as an operator's own migration tool would leave it
     assert cli("watch", "list").out.startswith("The watchlist is empty")
-    assert Store(engine).active_entities() == []
+    assert Store(engine).watchlist.active_entities() == []
     assert cli("db", "upgrade").code == 0  # seeds the config's watchlist
-    assert [e.name for e in Store(engine).active_entities()] == ["Belarus", "Lukashenko", "Zapad"]
+    assert [e.name for e in Store(engine).watchlist.active_entities()] == ["Belarus", "Lukashenko", "Zapad"]
     engine.dispose()
 
 

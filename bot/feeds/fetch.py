@@ -3,11 +3,14 @@
 Feed URLs come from chat users, so every fetch is treated as hostile input:
 
 * only http/https (``feed:`` URLs are rewritten), and every address a host resolves to must be
-  publicly routable unless the host is named in ``FetchPolicy.allowed_private_hosts``;
+  publicly routable unless the host is named in ``FetchSettings.allow_private_hosts``;
 * the socket connects to exactly the address that was checked (a custom httpcore network
   backend resolves, checks and connects in one step, so DNS rebinding cannot slip a second,
   private answer in between), and every redirect hop goes through the same check;
-* one total deadline per fetch (a server dripping a byte a second cannot hold a worker);
+* one deadline per fetch, ``timeout_s``, spent only while talking to servers: every hop's
+  connect, send, wait and read draw on the same budget (a server dripping a byte a second, or
+  a chain of slow redirects, cannot hold a worker), while waiting for a per-host slot does
+  not count (queueing behind the desk's other fetches of one host is not that host's fault);
 * gzip/deflate are decoded here, incrementally and with a hard cap on decompressed bytes;
 * documents declaring XML entities are refused before any parser sees them.
 
@@ -38,10 +41,10 @@ import httpx
 
 from bot.errors import UserError
 from bot.models import FetchResult
+from bot.settings import FetchSettings
 
 log = logging.getLogger(__name__)
 
-DEFAULT_USER_AGENT = "Watchdesk/0.1 (feed monitor for news and fact-checking desks)"
 DEFAULT_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/feed+json;q=0.9, application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
@@ -62,22 +65,6 @@ class FetchRefused(UserError):
 
 class FetchFailed(Exception):
     """A network problem described in words; raised inside the transport, turned into a result."""
-
-
-@dataclass(frozen=True)
-class FetchPolicy:
-    """Limits for fetching untrusted URLs; the defaults suit a feed poller on the internet."""
-
-    timeout_s: float = 20.0
-    max_bytes: int = 5_000_000
-    max_redirects: int = 5
-    user_agent: str = DEFAULT_USER_AGENT
-    per_host_limit: int = 2
-    # Hosts (names or IP literals, exactly as written in URLs) allowed to resolve to private or
-    # loopback addresses: the demo and tests use {"127.0.0.1"}. Matching is by the name in the
-    # URL, never by resolved address, so a public name cannot borrow an allowed address.
-    allowed_private_hosts: frozenset[str] = frozenset()
-    max_connections: int = 100
 
 
 # --------------------------------------------------------------------------- addresses
@@ -270,17 +257,15 @@ class _CheckedTransport(httpx.AsyncBaseTransport):
     connection is never reused for a different host that happens to share an address.
     """
 
-    def __init__(self, policy: FetchPolicy) -> None:
+    def __init__(self, allowed_private_hosts: frozenset[str], max_connections: int) -> None:
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(),
-            max_connections=policy.max_connections,
-            max_keepalive_connections=min(20, policy.max_connections),
+            max_connections=max_connections,
+            max_keepalive_connections=min(20, max_connections),
             keepalive_expiry=5.0,
             http1=True,
             http2=False,
-            network_backend=_CheckedBackend(
-                frozenset(_normalise_host(h) for h in policy.allowed_private_hosts)
-            ),
+            network_backend=_CheckedBackend(allowed_private_hosts),
         )
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -556,6 +541,31 @@ class _HostSlots:
                 self._slots[host] = (semaphore, users - 1)
 
 
+class _Budget:
+    """The request time one fetch may still spend, across all of its redirect hops.
+
+    Only time inside `spend` counts, and the fetcher enters it once it holds the hop's host
+    slot: a redirect's second hop queueing behind other fetches of its host keeps the budget
+    it had left, instead of timing out before it is sent (as a single wall-clock deadline
+    set at the first hop did on a busy machine)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.left = seconds
+
+    @asynccontextmanager
+    async def spend(self) -> AsyncIterator[None]:
+        """Run the block under what is left; raises TimeoutError when that runs out."""
+        if self.left <= 0:
+            raise TimeoutError
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            async with asyncio.timeout(self.left):
+                yield
+        finally:
+            self.left -= loop.time() - started
+
+
 @dataclass
 class _Hop:
     """Outcome of one request: either the next URL to follow or the final result."""
@@ -588,17 +598,26 @@ def _describe(exc: BaseException) -> str:
 
 
 class GuardedFetcher:
-    """Fetches untrusted URLs with one shared connection pool; use ``async with``."""
+    """Fetches untrusted URLs with one shared connection pool; use ``async with``.
 
-    def __init__(self, policy: FetchPolicy | None = None) -> None:
-        self.policy = policy or FetchPolicy()
-        self._slots = _HostSlots(self.policy.per_host_limit)
+    The process normally has exactly one, owned by `bot.feeds.client.HttpClient`, so feeds,
+    feed checks and article pages share the pool and the per-host slots.
+    """
+
+    def __init__(
+        self, settings: FetchSettings | None = None, *, max_connections: int = 100
+    ) -> None:
+        """``max_connections`` should be at least the number of fetches in flight at once: a
+        fetch waiting for a pooled connection is spending its deadline."""
+        self.settings = settings or FetchSettings()
+        self._slots = _HostSlots(self.settings.per_host_limit)
+        allowed = frozenset(_normalise_host(h) for h in self.settings.allow_private_hosts)
         self._client = httpx.AsyncClient(
-            transport=_CheckedTransport(self.policy),
+            transport=_CheckedTransport(allowed, max_connections),
             follow_redirects=False,
             trust_env=False,  # an env proxy would bypass the address checks
-            timeout=httpx.Timeout(self.policy.timeout_s),
-            headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": _ACCEPT_ENCODING},
+            timeout=httpx.Timeout(self.settings.timeout_s),
+            headers={"User-Agent": self.settings.user_agent, "Accept-Encoding": _ACCEPT_ENCODING},
             cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
@@ -624,7 +643,7 @@ class GuardedFetcher:
         last_modified: str | None = None,
         accept: str = DEFAULT_ACCEPT,
     ) -> FetchResult:
-        """GET ``url`` under the policy; problems come back as status "error", never raised."""
+        """GET ``url`` under the settings; problems come back as status "error", never raised."""
         try:
             start = normalise_url(url)
             return await self._follow(url, start, etag, last_modified, accept)
@@ -632,7 +651,7 @@ class GuardedFetcher:
             return FetchResult(url=url, status="error", error=str(exc))
         except (TimeoutError, httpx.TimeoutException):
             return FetchResult(
-                url=url, status="error", error=f"timed out after {self.policy.timeout_s:g} s"
+                url=url, status="error", error=f"timed out after {self.settings.timeout_s:g} s"
             )
         except (httpx.HTTPError, OSError) as exc:
             return FetchResult(url=url, status="error", error=_describe(exc))
@@ -653,15 +672,11 @@ class GuardedFetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        loop = asyncio.get_running_loop()
-        deadline: float | None = None
-        for hop in range(self.policy.max_redirects + 1):
+        budget = _Budget(self.settings.timeout_s)
+        for hop in range(self.settings.max_redirects + 1):
             async with self._slots.hold(current.raw_host.decode("ascii", "replace").lower()):
-                # The clock starts once the first host slot is ours: queueing behind other
-                # fetches of the same host is not the server's slowness.
-                deadline = deadline or loop.time() + self.policy.timeout_s
                 try:
-                    async with asyncio.timeout_at(deadline):
+                    async with budget.spend():
                         outcome = await self._request(original, current, headers)
                 except FetchRefused as exc:
                     if hop == 0:
@@ -671,7 +686,7 @@ class GuardedFetcher:
                 return outcome.result
             assert outcome.next_url is not None
             current = outcome.next_url
-        raise FetchRefused(f"refused: more than {self.policy.max_redirects} redirects")
+        raise FetchRefused(f"refused: more than {self.settings.max_redirects} redirects")
 
     @asynccontextmanager
     async def _open(self, url: httpx.URL, headers: dict[str, str]) -> AsyncIterator[httpx.Response]:
@@ -749,7 +764,7 @@ class GuardedFetcher:
         return target
 
     async def _read_body(self, response: httpx.Response) -> bytes:
-        cap = self.policy.max_bytes
+        cap = self.settings.max_bytes
         too_big = f"refused: response exceeds {_size(cap)} after decompression"
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > cap:
@@ -769,13 +784,3 @@ class GuardedFetcher:
         except _TooBig:
             raise FetchRefused(too_big) from None
         return bytes(body)
-
-
-def fetch_sync(url: str, policy: FetchPolicy | None = None, **kwargs: Any) -> FetchResult:
-    """One guarded fetch from synchronous code (the CLI); not for use inside an event loop."""
-
-    async def _one() -> FetchResult:
-        async with GuardedFetcher(policy) as fetcher:
-            return await fetcher.fetch(url, **kwargs)
-
-    return asyncio.run(_one())

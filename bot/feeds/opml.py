@@ -37,9 +37,10 @@ class OpmlFeed:
 class _Reader:
     """Collects feed outlines (any depth) from an expat parse of one OPML document."""
 
-    def __init__(self) -> None:
+    def __init__(self, unique: bool) -> None:
         self.feeds: list[OpmlFeed] = []
         self.root: str | None = None
+        self._unique = unique
         self._seen: set[str] = set()
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
@@ -54,7 +55,7 @@ class _Reader:
             return
         fields = {k.lower(): v.strip() for k, v in attrs.items()}
         url = fields.get("xmlurl", "")
-        if not url or url in self._seen:
+        if not url or (self._unique and url in self._seen):
             return
         self._seen.add(url)
         title = " ".join((fields.get("title") or fields.get("text") or "").split()) or None
@@ -93,12 +94,13 @@ def _prepare(data: bytes) -> tuple[bytes, str | None]:
     return data.decode(name, "replace").encode("utf-8"), "utf-8"
 
 
-def read_opml(data: bytes) -> list[OpmlFeed]:
-    """The feeds an OPML file subscribes to, nested folders flattened, each URL once."""
+def read_opml(data: bytes, *, unique: bool = True) -> list[OpmlFeed]:
+    """The feeds an OPML file subscribes to, nested folders flattened, each URL once (or, with
+    ``unique=False``, as often as the file lists it: an import reports duplicates)."""
     if len(data) > MAX_OPML_BYTES:
         raise OpmlError(f"the OPML file is larger than {MAX_OPML_BYTES // 1_000_000} MB")
     payload, override = _prepare(data)
-    reader = _Reader()
+    reader = _Reader(unique)
     parser = expat.ParserCreate(override)
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     parser.StartDoctypeDeclHandler = _doctype

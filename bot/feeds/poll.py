@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from bot.errors import RemoteError
+from bot.feeds.client import HttpClient
 from bot.feeds.decide import decide, identify
-from bot.feeds.fetch import FetchPolicy, GuardedFetcher
+from bot.feeds.fetch import GuardedFetcher
 from bot.feeds.parse import FeedParseError, parse_feed
 from bot.models import (
     Decision,
@@ -132,7 +133,7 @@ class Poller:
     def __init__(
         self,
         store: PollStore,
-        policy: FetchPolicy,
+        http: HttpClient,
         settings: PollSettings,
         *,
         notice_channels: Sequence[str] = (),
@@ -140,7 +141,7 @@ class Poller:
         clock: Callable[[], datetime] | None = None,
     ):
         self.store = store
-        self.policy = policy
+        self.http = http
         self.settings = settings
         self.notice_channels = tuple(notice_channels)
         self.default_channels = tuple(default_channels)
@@ -163,7 +164,7 @@ class Poller:
 
     def poll_due(self) -> CycleReport:
         """Poll every feed that is due now (in batches), from a synchronous caller."""
-        return asyncio.run(self.poll_due_async())
+        return self.http.run(self.poll_due_async())
 
     async def poll_due_async(self) -> CycleReport:
         """Claim due feeds a batch at a time and poll them with ``concurrency`` workers.
@@ -192,7 +193,7 @@ class Poller:
                         feed.url,
                     )
 
-        async with GuardedFetcher(self.policy) as fetcher:
+        async with self.http.fetcher() as fetcher:
             workers = [
                 asyncio.create_task(worker(fetcher)) for _ in range(self.settings.concurrency)
             ]

@@ -23,9 +23,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from bot.feeds.decide import identify
-from bot.feeds.fetch import ENTITY_REFUSAL, FetchPolicy, GuardedFetcher
+from bot.feeds.fetch import ENTITY_REFUSAL, GuardedFetcher
 from bot.feeds.poll import record_entries
 from bot.models import FeedEntry, FetchResult
+from bot.settings import FetchSettings
 from bot.store import db
 from bot.store.repo import Store
 from tests.loopback import FEEDS_DIR, CorpusFile, LoopbackServer, iter_corpus_files, serve_corpus
@@ -119,7 +120,7 @@ def _parse_one(job: tuple[CorpusFile, str, dict[str, str]]) -> ParseOutcome:
 async def _fetch_all(
     server: LoopbackServer, files: list[CorpusFile]
 ) -> tuple[list[FetchResult], list[FetchResult]]:
-    policy = FetchPolicy(allowed_private_hosts=frozenset({"127.0.0.1"}), per_host_limit=16)
+    policy = FetchSettings(allow_private_hosts=("127.0.0.1",), per_host_limit=16)
     async with GuardedFetcher(policy) as fetcher:
         results = await asyncio.gather(*(fetcher.fetch(server.url(f.url_path)) for f in files))
         again = [

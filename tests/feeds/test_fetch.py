@@ -7,42 +7,46 @@ import codecs
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.feeds.client import HttpClient
 from bot.feeds.fetch import (
     ENTITY_REFUSAL,
-    FetchPolicy,
     FetchRefused,
     GuardedFetcher,
     address_kind,
     entity_refusal,
-    fetch_sync,
     normalise_url,
 )
 from bot.models import FetchResult
+from bot.settings import FetchSettings
 from tests.loopback import LoopbackServer, gzip_bomb
 
 FEED = (
     b'<?xml version="1.0" encoding="utf-8"?>\n<rss version="2.0"><channel><title>T</title>'
     b"<item><title>One</title><link>https://example.com/1</link></item></channel></rss>\n"
 )
-LOOPBACK_ONLY = frozenset({"127.0.0.1"})
+LOOPBACK_ONLY = ("127.0.0.1",)
 
 
-def policy(**changes: Any) -> FetchPolicy:
-    base: dict[str, Any] = {"allowed_private_hosts": LOOPBACK_ONLY, "timeout_s": 5.0}
-    return FetchPolicy(**{**base, **changes})
+def policy(**changes: Any) -> FetchSettings:
+    base: dict[str, Any] = {"allow_private_hosts": LOOPBACK_ONLY, "timeout_s": 5.0}
+    return FetchSettings(**{**base, **changes})
 
 
-def fetch(url: str, pol: FetchPolicy | None = None, **kwargs: Any) -> FetchResult:
-    return fetch_sync(url, pol or policy(), **kwargs)
+def fetch(url: str, pol: FetchSettings | None = None, **kwargs: Any) -> FetchResult:
+    """One fetch the way synchronous callers make it: through an `HttpClient`."""
+    with HttpClient(pol or policy()) as http:
+        return http.fetch(url, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -119,7 +123,7 @@ def test_normalise_url_raises_a_user_error() -> None:
 )
 def test_non_public_addresses_are_refused(host: str, kind: str, address: str) -> None:
     # No allow-list at all: nothing here may be contacted.
-    result = fetch(f"http://{host}/feed.xml", FetchPolicy(timeout_s=5))
+    result = fetch(f"http://{host}/feed.xml", FetchSettings(timeout_s=5))
     assert result.status == "error"
     assert result.error is not None
     assert result.error.startswith("refused: ")
@@ -135,7 +139,7 @@ def test_allow_list_matches_the_host_as_written_not_its_address(server: Loopback
         assert "loopback address 127.0.0.1" in (result.error or "")
     named = fetch(
         server.url("/feed.xml", host="localhost"),
-        policy(allowed_private_hosts=frozenset({"localhost"})),
+        policy(allow_private_hosts=("localhost",)),
     )
     assert named.status == "ok", named.error
 
@@ -182,7 +186,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     # One lookup per connection, and the socket layer is handed the checked IP: a second
     # lookup (where a rebinding DNS server could answer differently) never happens.
     fake_dns.answers["feeds.example"] = ["127.0.0.1"]
-    pol = policy(allowed_private_hosts=frozenset({"feeds.example"}))
+    pol = policy(allow_private_hosts=("feeds.example",))
     result = fetch(server.url("/feed.xml", host="feeds.example"), pol)
     assert result.status == "ok", result.error
     assert fake_dns.lookups == ["feeds.example"]
@@ -434,9 +438,7 @@ def test_per_host_concurrency_is_capped(server: LoopbackServer) -> None:
         try:
             for i, _ in enumerate(urls):
                 probe.add(f"/slow/{i}", FEED, delay_s=0.3)
-            pol = policy(
-                per_host_limit=2, allowed_private_hosts=frozenset({"127.0.0.1", "localhost"})
-            )
+            pol = policy(per_host_limit=2, allow_private_hosts=("127.0.0.1", "localhost"))
             async with GuardedFetcher(pol) as fetcher:
                 results = await asyncio.gather(
                     *(fetcher.fetch(probe.url(f"/slow/{i}", host=h)) for i, h in enumerate(urls))
@@ -452,6 +454,84 @@ def test_per_host_concurrency_is_capped(server: LoopbackServer) -> None:
     results, peak = asyncio.run(run(["127.0.0.1", "localhost"] * 4))
     assert all(r.status == "ok" for r in results), [r.error for r in results]
     assert peak == 4
+
+
+# --------------------------------------------------------------------------- the deadline
+
+
+def gather_fetches(urls: list[str], pol: FetchSettings) -> list[FetchResult]:
+    async def run() -> list[FetchResult]:
+        async with GuardedFetcher(pol) as fetcher:
+            return list(await asyncio.gather(*(fetcher.fetch(u) for u in urls)))
+
+    return asyncio.run(run())
+
+
+def test_waiting_for_a_host_slot_does_not_spend_the_deadline() -> None:
+    """Six fetches of one host, one slot: the last waits ~5 × 0.5 s for its turn, far past
+    the 2 s timeout, and still succeeds because only its own request is timed."""
+    with LoopbackServer() as probe:
+        urls = [probe.add(f"/queued/{i}", FEED, delay_s=0.5) for i in range(6)]
+        results = gather_fetches(urls, policy(per_host_limit=1, timeout_s=2.0))
+        assert [r.error for r in results] == [None] * 6
+        assert probe.peak_concurrency == 1
+
+
+def test_a_redirects_second_hop_queued_behind_other_fetches_keeps_its_budget() -> None:
+    """The failure seen under load: every first hop answers a redirect at once, then the
+    second hops queue for the host's one slot. A deadline fixed at the first hop ran out
+    while the later ones were still waiting ("timed out after 2 s")."""
+    with LoopbackServer() as probe:
+        urls = []
+        for i in range(6):
+            probe.add(f"/moved/{i}", FEED, delay_s=0.5)
+            urls.append(probe.redirect(f"/old/{i}", f"/moved/{i}"))
+        results = gather_fetches(urls, policy(per_host_limit=1, timeout_s=2.0))
+        assert [r.error for r in results] == [None] * 6
+        assert [r.final_url for r in results] == [probe.url(f"/moved/{i}") for i in range(6)]
+
+
+def test_the_budget_is_shared_by_every_hop_of_one_fetch(server: LoopbackServer) -> None:
+    """Each hop of a chain is quick enough alone; together they exceed the timeout. A slow
+    redirect chain cannot hold a worker longer than one slow server could."""
+    for i in range(3):
+        target = f"/slow-chain/{i + 1}" if i < 2 else "/feed.xml"
+        server.add(f"/slow-chain/{i}", status=302, headers=[("Location", target)], delay_s=0.6)
+    started = time.monotonic()
+    result = fetch(server.url("/slow-chain/0"), policy(timeout_s=1.0))
+    assert result.error == "timed out after 1 s"
+    assert time.monotonic() - started < 3
+
+
+# --------------------------------------------------------------------------- one shared client
+
+
+def test_sync_callers_on_many_threads_share_one_pool_and_its_host_slots() -> None:
+    """`feeds add` from Slack, `/watch test` from Discord and the analyser's page fetches all
+    call the one client from their own threads: the per-host limit holds across them."""
+    with LoopbackServer() as probe, HttpClient(policy(per_host_limit=1)) as http:
+        urls = [probe.add(f"/page/{i}", FEED, delay_s=0.3) for i in range(4)]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            results = list(pool.map(http.fetch, urls))
+        assert [r.status for r in results] == ["ok"] * 4
+        assert probe.peak_concurrency == 1
+        threads = {t.name for t in threading.enumerate()}
+        assert sum(name == "watchdesk-http" for name in threads) == 1
+
+
+def test_the_client_refuses_to_block_its_own_loop(server: LoopbackServer) -> None:
+    """Blocking on the loop from the loop would wait forever; it fails at once instead."""
+    with HttpClient(policy()) as http:
+
+        async def nested() -> str:
+            try:
+                http.fetch(server.url("/feed.xml"))
+            except RuntimeError as exc:
+                return str(exc)
+            return "no error"
+
+        assert "await the fetcher instead" in http.run(nested())
+        assert http.fetch(server.url("/feed.xml")).status == "ok"  # still usable
 
 
 # --------------------------------------------------------------------------- never raises

@@ -31,6 +31,15 @@ def test_nested_outlines_are_flattened_once_each() -> None:
     ]
 
 
+def test_an_import_can_see_every_listing_duplicates_included() -> None:
+    assert read_opml(NESTED, unique=False) == [
+        OpmlFeed("https://feeds.bbci.co.uk/news/rss.xml", "BBC News"),
+        OpmlFeed("https://belsat.eu/feed/", "Belsat"),
+        OpmlFeed("https://belsat.eu/feed/", "Dup"),
+        OpmlFeed("https://upper.example.org/rss", "Upper"),
+    ]
+
+
 def test_write_then_read_round_trips_awkward_titles() -> None:
     feeds = [
         OpmlFeed(

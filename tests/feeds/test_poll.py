@@ -4,15 +4,16 @@ failure counting, backoff, disabling with a notice, and slot spreading."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
-from bot.feeds.fetch import FetchPolicy
+from bot.feeds.client import HttpClient
 from bot.feeds.poll import Poller, next_slot
 from bot.models import Decision
-from bot.settings import PollSettings
+from bot.settings import FetchSettings, PollSettings
 from bot.store.articles import ArticleRepository
 from bot.store.repo import Store
 from tests.loopback import LoopbackServer
@@ -53,9 +54,17 @@ def server() -> LoopbackServer:
         yield srv
 
 
+HTTP = HttpClient(FetchSettings(timeout_s=3, allow_private_hosts=("127.0.0.1",)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def close_http() -> Iterator[None]:
+    yield
+    HTTP.close()
+
+
 def make_poller(store: Store, clock: Clock, **config: object) -> Poller:
-    policy = FetchPolicy(timeout_s=3, allowed_private_hosts=frozenset({"127.0.0.1"}))
-    return Poller(store, policy, PollSettings(**{"interval_s": 600, **config}), clock=clock)
+    return Poller(store, HTTP, PollSettings(**{"interval_s": 600, **config}), clock=clock)
 
 
 def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(

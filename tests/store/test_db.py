@@ -109,10 +109,10 @@ def test_read_only_opening_neither_migrates_nor_seeds(database_url: str) -> None
     db.upgrade(engine)
     engine.dispose()
     store = open_store(desk_settings(database_url), migrate=False)
-    assert store.list_feeds() == [] and store.active_entities() == []
+    assert store.feeds.list_feeds() == [] and store.watchlist.active_entities() == []
     store.engine.dispose()
     migrated = open_store(desk_settings(database_url), migrate=True)
-    assert len(migrated.list_feeds()) == 5 and len(migrated.active_entities()) == 2
+    assert len(migrated.feeds.list_feeds()) == 5 and len(migrated.watchlist.active_entities()) == 2
     migrated.engine.dispose()
 
 
@@ -164,9 +164,9 @@ def test_workers_starting_together_upgrade_and_seed_once(database_url: str, tmp_
             worker.kill() if worker.poll() is None else None
     assert [code for code, _ in results] == [0, 0, 0, 0], [err[-1500:] for _, err in results]
     store = Store(db.make_engine(database_url))
-    assert sorted(f.url for f in store.list_feeds()) == [
+    assert sorted(f.url for f in store.feeds.list_feeds()) == [
         f"https://news{i}.example.org/rss" for i in range(5)
     ]
-    assert [e.name for e in store.active_entities()] == ["Lukashenko", "Zapad"]
+    assert [e.name for e in store.watchlist.active_entities()] == ["Lukashenko", "Zapad"]
     assert db.current_revision(store.engine) == db.head_revision()
     store.engine.dispose()
