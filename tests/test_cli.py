@@ -1002,7 +1002,11 @@ def test_read_only_commands_do_not_seed(cli: Cli, tmp_path: Path) -> None:
     assert cli("watch", "list").out.startswith("The watchlist is empty")
     assert Store(engine).watchlist.active_entities() == []
     assert cli("db", "upgrade").code == 0  # seeds the config's watchlist
-    assert [e.name for e in Store(engine).watchlist.active_entities()] == ["Belarus", "Lukashenko", "Zapad"]
+    assert [e.name for e in Store(engine).watchlist.active_entities()] == [
+        "Belarus",
+        "Lukashenko",
+        "Zapad",
+    ]
     engine.dispose()
 
 
