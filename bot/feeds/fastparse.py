@@ -190,7 +190,8 @@ def _repair(text: str) -> str:
     back, and C1 controls become the cp1252 characters they were meant to be."""
     with contextlib.suppress(UnicodeEncodeError, UnicodeDecodeError):
         text = text.encode("iso-8859-1").decode("utf-8")
-    return text.translate(_cp1252)
+    # str.translate walks every character through a dict: only worth it when one can change.
+    return text.translate(_cp1252) if _C1_CONTROLS.search(text) else text
 
 
 def _text(element: Any) -> str:
@@ -219,6 +220,8 @@ def _text_construct(element: Any, *, atom: bool) -> tuple[str, bool]:
     return _repair(raw), is_html
 
 
+# feedparser's cp1252 table maps exactly these code points (checked in the tests).
+_C1_CONTROLS = re.compile("[\x80-\x9f]")
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 
