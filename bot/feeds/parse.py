@@ -13,9 +13,9 @@ feedparser is handed nothing but an ``io.BytesIO`` (given a str or bytes that lo
 it would read a local file, and given a URL it would fetch it unguarded).
 
 Parse time and memory are bounded where the parse runs in a worker process
-(`bot.feeds.parse_pool`); here the body size is bounded (`MAX_BODY_BYTES`), documents that
-declare entities are refused before any parser sees them, and so are documents nested deeper
-than `MAX_DEPTH` (feedparser's loose parser took 87 s over a few MB of nested tags).
+(`bot.feeds.parse_pool`). Here, documents that declare entities are refused before any parser
+sees them, and so are well-formed UTF-8 documents nested deeper than libxml2's limit of 256
+(feedparser's loose parser took 87 s over a few MB of nested tags).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import feedparser
 from bot.analysis.text import strip_html
 from bot.errors import RemoteError
 from bot.feeds.discover import looks_like_html
-from bot.feeds.fastparse import fast_raw
+from bot.feeds.fastparse import TooDeep, fast_raw
 from bot.feeds.fetch import entity_refusal
 from bot.feeds.parse_types import RawEntry, RawFeed
 from bot.models import FeedEntry, ParsedFeed
@@ -250,7 +250,13 @@ def parse_feed(
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     if (refusal := entity_refusal(body, lowered.get("content-type"))) is not None:
         raise FeedParseError(refusal)
-    raw = _BACKENDS[path](body, url, lowered)
+    try:
+        raw = _BACKENDS[path](body, url, lowered)
+    except TooDeep as exc:
+        raise ParseBoundExceeded(
+            f"refused: the document nests elements deeper than any feed does ({exc}); "
+            "it is not a feed we can read"
+        ) from None
     if not raw.version and not raw.entries:
         raise FeedParseError(_not_a_feed(body, lowered, raw))
     entries = tuple(e for e in map(_entry, raw.entries) if e is not None)

@@ -8,21 +8,16 @@ the cycle for the others.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import hashlib
 import logging
-import multiprocessing
-import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot.feeds.fetch import FetchPolicy, GuardedFetcher
 from bot.feeds.identity import article_key, entry_identity
-from bot.feeds.parse import FeedParseError, parse_feed
+from bot.feeds.parse import FeedParseError
+from bot.feeds.parse_pool import ParsePool
 from bot.models import FeedEntry, FetchResult, ParsedFeed
 from bot.store.repo import FeedInfo, NewEntry, PollSuccess, Store
 from bot.store.schema import utcnow
@@ -65,11 +60,6 @@ class CycleReport:
         return [a for r in self.results for a in r.new_articles]
 
 
-def _ignore_interrupts() -> None:
-    """Parse workers leave Ctrl-C to the process that owns them (no traceback per worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def next_slot(url: str, interval_s: int, now: datetime) -> datetime:
     """The feed's next poll time: a stable slot within the interval derived from its URL, so
     10,000 feeds spread over the interval instead of all firing at once."""
@@ -106,12 +96,10 @@ class Poller:
         self.policy = policy
         self.config = config
         self.clock = clock
-        self._executor: Executor | None = None
+        self._parse_pool = ParsePool(config.parse_workers)
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._parse_pool.close()
 
     def poll_due(self) -> CycleReport:
         """Poll every feed that is due now (in batches), from a synchronous caller."""
@@ -210,47 +198,7 @@ class Poller:
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         # The subscribed URL, not the redirect target: feedparser resolves relative guids against
         # it, and a moved redirect target must not give old entries new identities.
-        body, url = fetched.body or b"", fetched.url
-        if self.config.parse_workers <= 0:
-            return parse_feed(body, url=url, headers=fetched.headers)
-        # run_in_executor takes no keyword arguments, hence partial (it pickles by reference).
-        job = functools.partial(parse_feed, body, url=url, headers=dict(fetched.headers))
-        # A dead worker (killed for memory, or crashed on some document) takes every job in
-        # flight with it: each of them gets one more try, in a fresh pool.
-        with contextlib.suppress(BrokenProcessPool):
-            return await self._in_pool(job)
-        try:
-            return await self._in_pool(job)
-        except BrokenProcessPool:
-            raise FeedParseError(
-                "the parser process died twice while reading this feed (an enormous or "
-                "pathological document?); check the URL in a browser"
-            ) from None
-
-    async def _in_pool(self, job: Callable[[], ParsedFeed]) -> ParsedFeed:
-        pool = self._parse_pool()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, job)
-        except BrokenProcessPool:
-            self._drop_pool(pool)
-            raise
-
-    def _parse_pool(self) -> Executor:
-        if self._executor is None:
-            # Spawned, not forked: a fork of this process (event loop, resolver threads, DB
-            # connections) can deadlock, and carries the parent's memory along; a spawned
-            # worker imports only the parser.
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.config.parse_workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_ignore_interrupts,
-            )
-        return self._executor
-
-    def _drop_pool(self, pool: Executor) -> None:
-        if self._executor is pool:
-            self._executor = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        return await self._parse_pool.parse(fetched.body or b"", fetched.headers, fetched.url)
 
     def _succeeded(
         self,
