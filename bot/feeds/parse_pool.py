@@ -7,8 +7,8 @@ ParsedFeed `parse_feed` would, or raises `FeedParseError`. Each worker is a spaw
 
 - parses one document at a time, under a wall-clock bound (``time_limit_s``: past it the
   worker is killed and replaced, and the document refused with `ParseBoundExceeded`) and an
-  address-space bound (``memory_limit_bytes``, RLIMIT_AS: a MemoryError refuses the document
-  and the worker starts afresh);
+  address-space bound (``memory_limit_bytes`` above the idle worker's size, RLIMIT_AS: a
+  MemoryError refuses the document and the worker starts afresh);
 - ignores SIGINT (Ctrl-C belongs to the process that owns it);
 - dies with its parent: Linux's PR_SET_PDEATHSIG (SIGKILL) set through ctypes, plus a
   watchdog thread that exits when the parent pid changes (other platforms, and the case the
@@ -45,7 +45,7 @@ from bot.models import FeedEntry, ParsedFeed
 log = logging.getLogger(__name__)
 
 DEFAULT_TIME_LIMIT_S = 30.0
-DEFAULT_MEMORY_LIMIT_BYTES = 1_500_000_000
+DEFAULT_MEMORY_LIMIT_BYTES = 1_000_000_000  # per document, above the idle worker
 _PR_SET_PDEATHSIG = 1
 _WATCHDOG_INTERVAL_S = 0.5
 
@@ -116,12 +116,25 @@ def _die_with_parent(parent_pid: int, death_signal: bool) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def _limit_memory(limit: int | None) -> None:
-    if limit is None:
+def _address_space_bytes() -> int | None:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _limit_memory(headroom: int | None) -> None:
+    """Cap this worker's address space at what it holds now (interpreter and parser loaded)
+    plus ``headroom``: one document may take that much more, and over it MemoryError."""
+    if headroom is None:
         return
     import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    current = _address_space_bytes()
+    if current is None:
+        return  # no /proc: the time bound still holds
+    resource.setrlimit(resource.RLIMIT_AS, (current + headroom, current + headroom))
 
 
 def _serve(conn: Connection, parent_pid: int, memory_limit: int | None, death_signal: bool) -> None:
@@ -133,6 +146,9 @@ def _serve(conn: Connection, parent_pid: int, memory_limit: int | None, death_si
         try:
             body, url, headers = conn.recv()
         except (EOFError, OSError):
+            return
+        except MemoryError:  # the body alone is over the bound
+            conn.send(("memory", None))
             return
         try:
             reply: tuple[str, Any] = ("ok", pack(parse_feed(body, url=url, headers=headers)))
@@ -263,8 +279,8 @@ class ParsePool:
         try:
             try:
                 worker.conn.send(job)
-            except (BrokenPipeError, OSError):
-                return ("died", None)
+            except OSError:  # it stopped reading: over the memory bound, or dead
+                return self._last_word(worker)
             try:
                 await asyncio.wait_for(ready, self.time_limit_s)
             except TimeoutError:
@@ -275,6 +291,16 @@ class ParsePool:
             return worker.conn.recv()
         except (EOFError, OSError):
             return ("died", None)
+
+    @staticmethod
+    def _last_word(worker: _Worker) -> tuple[str, Any]:
+        """The reply a worker sent before it stopped reading its job, if any."""
+        try:
+            if worker.conn.poll(5):
+                return worker.conn.recv()
+        except (EOFError, OSError):
+            pass
+        return ("died", None)
 
     async def _checkout(self) -> _Worker:
         while True:
