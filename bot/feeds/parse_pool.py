@@ -210,13 +210,13 @@ class ParsePool:
         self.death_signal = death_signal
         self._ctx = multiprocessing.get_context("spawn")
         self._idle: list[_Worker] = []
-        self._started = 0
+        self._all: set[_Worker] = set()
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
 
     @property
     def pids(self) -> list[int]:
-        """Process ids of the idle workers (for operators and tests)."""
-        return [w.process.pid for w in self._idle if w.process.pid is not None]
+        """Process ids of the running workers, idle or busy (for operators and tests)."""
+        return sorted(w.process.pid for w in self._all if w.process.pid is not None)
 
     async def parse(self, body: bytes, headers: Mapping[str, str] | None, url: str) -> ParsedFeed:
         """The document parsed (see `parse_feed`), or FeedParseError saying why not."""
@@ -309,13 +309,10 @@ class ParsePool:
                 if worker.alive():
                     return worker
                 self._discard(worker)
-            if self._started < self.size:
-                self._started += 1
-                try:
-                    return _Worker(self._ctx, self.memory_limit_bytes, self.death_signal)
-                except BaseException:
-                    self._started -= 1
-                    raise
+            if len(self._all) < self.size:
+                worker = _Worker(self._ctx, self.memory_limit_bytes, self.death_signal)
+                self._all.add(worker)
+                return worker
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
             try:
@@ -329,8 +326,8 @@ class ParsePool:
         self._wake()
 
     def _discard(self, worker: _Worker) -> None:
+        self._all.discard(worker)
         worker.kill()
-        self._started -= 1
         self._wake()
 
     def _wake(self) -> None:
@@ -352,6 +349,7 @@ class ParsePool:
         """Stop every idle worker (busy ones end with their parse, or with this process).
         The pool stays usable: the next parse starts workers again."""
         for worker in self._idle:
+            self._all.discard(worker)
             worker.kill()
         self._idle.clear()
 
