@@ -277,30 +277,22 @@ class ParsePool:
         fd = worker.conn.fileno()
         loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
         try:
-            try:
-                worker.conn.send(job)
-            except OSError:  # it stopped reading: over the memory bound, or dead
-                return self._last_word(worker)
-            try:
-                await asyncio.wait_for(ready, self.time_limit_s)
-            except TimeoutError:
-                return ("timeout", None)
+            async with asyncio.timeout(self.time_limit_s):
+                # In a thread: a worker still starting up reads nothing yet, and a body bigger
+                # than the pipe's buffer would block the event loop until it did. OSError: it
+                # stopped reading (over the memory bound, or dead); its last word, if any, is
+                # in the pipe.
+                with contextlib.suppress(OSError):
+                    await loop.run_in_executor(None, worker.conn.send, job)
+                await ready
+        except TimeoutError:
+            return ("timeout", None)
         finally:
             loop.remove_reader(fd)
         try:
             return worker.conn.recv()
         except (EOFError, OSError):
             return ("died", None)
-
-    @staticmethod
-    def _last_word(worker: _Worker) -> tuple[str, Any]:
-        """The reply a worker sent before it stopped reading its job, if any."""
-        try:
-            if worker.conn.poll(5):
-                return worker.conn.recv()
-        except (EOFError, OSError):
-            pass
-        return ("died", None)
 
     async def _checkout(self) -> _Worker:
         while True:
