@@ -194,3 +194,22 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path: Path, death_signal: bo
     finally:
         if parent.poll() is None:
             parent.kill()
+
+
+def test_the_event_loop_keeps_running_while_a_starting_worker_takes_a_big_body() -> None:
+    # A fresh worker spends its first seconds importing the parser and reads nothing; a 5 MB
+    # body does not fit a pipe's buffer, so sending it must not happen on the loop.
+    body = FEED.replace(b"Zapad drills", b"x" * 5_000_000)
+
+    async def scenario(pool: ParsePool) -> float:
+        job = asyncio.ensure_future(pool.parse(body, {}, URL))
+        worst = 0.0
+        while not job.done():
+            before = time.monotonic()
+            await asyncio.sleep(0.01)
+            worst = max(worst, time.monotonic() - before)
+        assert (await job).entries
+        return worst
+
+    with ParsePool(1) as pool:
+        assert run(scenario(pool)) < 0.5
