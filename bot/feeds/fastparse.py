@@ -83,6 +83,15 @@ _RSS_ITEM: dict[str, str] = {
     "wfw_comment": "",
     "slash_comments": "",
     "feedburner_origlink": "",
+    "itunes_subtitle": "",
+    "itunes_episodetype": "",
+    "itunes_episode": "",
+    "itunes_season": "",
+    "georss_point": "",
+    "dc_publisher": "",
+    "copyright": "",
+    "updated": "updated",
+    "published": "published",
 }
 _ATOM_ENTRY: dict[str, str] = {
     **{k: v for k, v in _RSS_ITEM.items() if "_" in k},
@@ -310,7 +319,7 @@ class _Fields:
             value: str | None = f"{name} ({email})"
         else:
             value = name or email or None
-        self.put("author", value)
+        self.values["author"] = value  # the last author element wins, as in feedparser
 
     def date(self, field: str, element: Any) -> None:
         self.put(field, _parse_date(_repair(_text(element))))
@@ -343,8 +352,8 @@ def _read_entry(item: Any, table: Mapping[str, str], fields: _Fields, atom: bool
             fields.put("summary", _text_construct(child, atom=atom)[0])
         elif field == "content":
             fields.contents.append(_text_construct(child, atom=atom)[0])
-        else:  # author
-            fields.put("author", _repair(_text(child)))
+        else:  # author, dc:creator, itunes:author: feedparser keeps the last one
+            fields.values["author"] = _repair(_text(child))
     values = fields.values
     title, title_is_html = values.get("title", (None, False))
     link = values.get("link", fields.guid_link)
