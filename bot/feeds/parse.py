@@ -1,13 +1,15 @@
 """Feed parsing: THE parse entry (`parse_feed`); checked bytes in, capped ParsedFeed out.
 
-Two backends turn bytes into a ``RawFeed``: the fast path (`bot.feeds.fastparse`,
-feedparser-rs) takes the clean, common RSS/Atom documents, and feedparser takes everything
-the fast path refuses or can't map (malformed XML, other encodings, xml:base, relative
-links...). feedparser is imported only here. Both are fed the same checked bytes, and what
+Two backends turn bytes into a ``RawFeed``: the fast path (`bot.feeds.fastparse`, an lxml
+mapping) takes the clean, common RSS/Atom documents, and feedparser takes everything the fast
+path is not sure of (malformed XML, other encodings, DOCTYPEs, xhtml content, unknown field
+elements...). feedparser is imported only here and in the fast path, which borrows its
+helpers to stay equal to it. Both are fed the same checked bytes, and what
 they return goes through the same normalisation below: cut to the caps, stripped of NULs and
 lone surrogates, html titles made text with `bot.analysis.text.strip_html`, UTC time tuples
 made aware datetimes. `tests/feeds/test_parse_equivalence.py` holds the two paths to the same
-entries, identities, titles, links and dates on every file of the shared corpus.
+entries, identities, titles, links, dates, summaries, contents and authors on every file of the
+shared corpus.
 
 feedparser is handed nothing but an ``io.BytesIO`` (given a str or bytes that looks like a path
 it would read a local file, and given a URL it would fetch it unguarded).
