@@ -233,7 +233,9 @@ class PollSettings(_Section):
     lease_s: _whole_seconds(
         5, DAY, "a worker must finish what it claimed before others take it over"
     ) = Field(300, alias="lease")
-    parse_workers: _count(0, 64) = 0  # 0 = parse in-process; N > 0 = a pool of N processes
+    # One parse process per CPU by default, so parsing never blocks fetching; 0 parses in the
+    # bot's own process (tests, tiny desks).
+    parse_workers: _count(0, 64) = Field(default_factory=lambda: min(os.cpu_count() or 1, 64))
 
 
 def _header_text(value: str) -> str:

@@ -1,31 +1,43 @@
-"""Feed parsing: the only module that imports feedparser; checked bytes in, capped ParsedFeed out.
+"""Feed parsing: THE parse entry (`parse_feed`); checked bytes in, capped ParsedFeed out.
+
+Two backends turn bytes into a ``RawFeed``: the fast path (`bot.feeds.fastparse`, an lxml
+mapping) takes the clean, common RSS/Atom documents, and feedparser takes everything the fast
+path is not sure of (malformed XML, other encodings, DOCTYPEs, xhtml content, unknown field
+elements...). feedparser is imported only here and in the fast path, which borrows its
+helpers to stay equal to it. Both are fed the same checked bytes, and what
+they return goes through the same normalisation below: cut to the caps, stripped of NULs and
+lone surrogates, html titles made text with `bot.analysis.text.strip_html`, UTC time tuples
+made aware datetimes. `tests/feeds/test_parse_equivalence.py` holds the two paths to the same
+entries, identities, titles, links, dates, summaries, contents and authors on every file of the
+shared corpus.
 
 feedparser is handed nothing but an ``io.BytesIO`` (given a str or bytes that looks like a path
-it would read a local file, and given a URL it would fetch it unguarded). Everything it returns
-is cut to the caps below, stripped of NULs and lone surrogates, and its UTC time tuples become
-aware datetimes.
+it would read a local file, and given a URL it would fetch it unguarded).
 
-The parsing itself sits behind ``_Backend`` (bytes -> ``RawFeed``), so a faster parser can be
-put in later without touching the normalisation or the callers.
+Parse time and memory are bounded where the parse runs in a worker process
+(`bot.feeds.parse_pool`). Here, documents that declare entities are refused before any parser
+sees them, and so are well-formed UTF-8 documents nested deeper than libxml2's limit of 256
+(feedparser's loose parser took 87 s over a few MB of nested tags).
 """
 
 from __future__ import annotations
 
+import enum
 import io
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from html import unescape
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
-from bot.errors import UserError
+from bot.analysis.text import strip_html
+from bot.errors import RemoteError
 from bot.feeds.discover import looks_like_html
+from bot.feeds.fastparse import TooDeep, fast_raw
 from bot.feeds.fetch import entity_refusal
+from bot.feeds.parse_types import RawEntry, RawFeed
 from bot.models import FeedEntry, ParsedFeed
 
 MAX_TITLE_CHARS = 500
@@ -37,36 +49,34 @@ MAX_REASON_CHARS = 500
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
-class FeedParseError(UserError):
-    """The document is not a feed we can read; the message says what it is instead."""
+class FeedParseError(RemoteError):
+    """The feed's server sent something we can't read as a feed; the message says what.
+
+    A refusal of remote content, so a `RemoteError`, never permanent: the same URL may serve a
+    feed on the next poll (a server briefly sending an error page is common), and the poller's
+    failure count and backoff decide when to give up on it. A bug inside parsing code is not
+    one of these: it propagates as whatever it is.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, permanent=False)
 
 
-@dataclass(frozen=True)
-class RawEntry:
-    """An entry as a parser backend saw it, before any capping or cleaning."""
-
-    guid: Any
-    link: Any
-    title: Any
-    title_is_html: bool
-    summary: Any
-    contents: Sequence[Any]
-    published: time.struct_time | None
-    author: Any
+class ParseBoundExceeded(FeedParseError):
+    """The document went over a parse bound (size, nesting depth, time or memory)."""
 
 
-@dataclass(frozen=True)
-class RawFeed:
-    version: str
-    title: Any
-    title_is_html: bool
-    link: Any
-    entries: Sequence[RawEntry]
-    bozo: bool
-    bozo_reason: str | None
+class ParsePath(enum.Enum):
+    """Which backend reads a document: both routed (the default), or one forced (for the
+    equivalence test and the bench)."""
+
+    ROUTED = "routed"
+    FAST = "fast"
+    FEEDPARSER = "feedparser"
 
 
-_Backend = Callable[[bytes, str, Mapping[str, str]], RawFeed]
+class FastPathRefused(Exception):
+    """Raised only for ``ParsePath.FAST``: the fast path would hand this document on."""
 
 
 # --------------------------------------------------------------------------- feedparser backend
@@ -131,29 +141,7 @@ def _feedparser_backend(body: bytes, url: str, headers: Mapping[str, str]) -> Ra
     )
 
 
-_BACKEND: _Backend = _feedparser_backend
-
-
 # --------------------------------------------------------------------------- normalisation
-
-
-class _TextOnly(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def _html_to_text(markup: str) -> str:
-    """Plain text of a short HTML snippet (feedparser hands back titles typed html as markup)."""
-    if "<" not in markup:
-        return unescape(markup)
-    parser = _TextOnly()
-    parser.feed(markup)
-    parser.close()
-    return "".join(parser.parts)
 
 
 def _clean(value: Any, cap: int) -> str:
@@ -172,7 +160,7 @@ def _line(value: Any, cap: int, *, html: bool = False) -> str:
     """A one-line field (title, author): markup removed if typed html, whitespace collapsed."""
     text = _clean(value, cap * 4)
     if html:
-        text = _html_to_text(text)
+        text = strip_html(text)
     return " ".join(text.split())[:cap]
 
 
@@ -226,18 +214,51 @@ def _not_a_feed(body: bytes, headers: Mapping[str, str], raw: RawFeed) -> str:
     return f"this is not an RSS, Atom or RDF feed{reason}; check the URL points at the feed"
 
 
-def parse_feed(body: bytes, *, url: str, headers: Mapping[str, str] | None = None) -> ParsedFeed:
+def _fast_backend(body: bytes, url: str, headers: Mapping[str, str]) -> RawFeed:
+    raw = fast_raw(body, _base_url(url, headers), headers)
+    if raw is None:
+        raise FastPathRefused("the fast path hands this document to feedparser")
+    return raw
+
+
+def _routed_backend(body: bytes, url: str, headers: Mapping[str, str]) -> RawFeed:
+    """The fast path when it takes the document, feedparser otherwise."""
+    raw = fast_raw(body, _base_url(url, headers), headers)
+    return raw if raw is not None else _feedparser_backend(body, url, headers)
+
+
+_BACKENDS: dict[ParsePath, Callable[[bytes, str, Mapping[str, str]], RawFeed]] = {
+    ParsePath.ROUTED: _routed_backend,
+    ParsePath.FAST: _fast_backend,
+    ParsePath.FEEDPARSER: _feedparser_backend,
+}
+
+
+def parse_feed(
+    body: bytes,
+    *,
+    url: str,
+    headers: Mapping[str, str] | None = None,
+    path: ParsePath = ParsePath.ROUTED,
+) -> ParsedFeed:
     """Parse checked feed bytes fetched from ``url``.
 
     ``headers`` are the response headers (any case); Content-Type picks the encoding and
     Content-Location the base for relative links. Raises FeedParseError when the document is
     not a feed at all; a malformed (bozo) feed that still yields entries is returned with
-    ``bozo`` set. Entries with no guid, link, title or content are dropped.
+    ``bozo`` set. Entries with no guid, link, title or content are dropped. ``path`` forces one
+    backend (``FAST`` raises FastPathRefused for a document it would hand on).
     """
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     if (refusal := entity_refusal(body, lowered.get("content-type"))) is not None:
         raise FeedParseError(refusal)
-    raw = _BACKEND(body, url, lowered)
+    try:
+        raw = _BACKENDS[path](body, url, lowered)
+    except TooDeep as exc:
+        raise ParseBoundExceeded(
+            f"refused: the document nests elements deeper than any feed does ({exc}); "
+            "it is not a feed we can read"
+        ) from None
     if not raw.version and not raw.entries:
         raise FeedParseError(_not_a_feed(body, lowered, raw))
     entries = tuple(e for e in map(_entry, raw.entries) if e is not None)

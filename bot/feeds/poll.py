@@ -10,15 +10,9 @@ slot, never counted against the feed nor reported as the feed's fault. Neither s
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import functools
 import hashlib
 import logging
-import multiprocessing
-import signal
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -27,7 +21,8 @@ from bot.errors import RemoteError
 from bot.feeds.client import HttpClient
 from bot.feeds.decide import decide, identify
 from bot.feeds.fetch import GuardedFetcher
-from bot.feeds.parse import FeedParseError, parse_feed
+from bot.feeds.parse import FeedParseError
+from bot.feeds.parse_pool import ParsePool
 from bot.models import (
     Decision,
     FeedInfo,
@@ -112,11 +107,6 @@ class CycleReport:
         return [a for r in self.results for a in r.new_articles]
 
 
-def _ignore_interrupts() -> None:
-    """Parse workers leave Ctrl-C to the process that owns them (no traceback per worker)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def next_slot(url: str, interval_s: int, now: datetime) -> datetime:
     """The feed's next poll time: a stable slot within the interval derived from its URL, so
     10,000 feeds spread over the interval instead of all firing at once."""
@@ -146,7 +136,7 @@ class Poller:
         self.notice_channels = tuple(notice_channels)
         self.default_channels = tuple(default_channels)
         self.clock = clock or (lambda: datetime.now(UTC))
-        self._executor: Executor | None = None
+        self._parse_pool = ParsePool(settings.parse_workers)
 
     def retry_policy(self, feed: FeedInfo) -> RetryPolicy:
         """The one backoff curve, in a feed's units: from its interval up to ``max_backoff_s``,
@@ -158,9 +148,7 @@ class Poller:
         )
 
     def close(self) -> None:
-        if self._executor is not None:
-            self._executor.shutdown(wait=True, cancel_futures=True)
-            self._executor = None
+        self._parse_pool.close()
 
     def poll_due(self) -> CycleReport:
         """Poll every feed that is due now (in batches), from a synchronous caller."""
@@ -266,47 +254,7 @@ class Poller:
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         # The subscribed URL, not the redirect target: feedparser resolves relative guids against
         # it, and a moved redirect target must not give old entries new identities.
-        body, url = fetched.body or b"", fetched.url
-        if self.settings.parse_workers <= 0:
-            return parse_feed(body, url=url, headers=fetched.headers)
-        # run_in_executor takes no keyword arguments, hence partial (it pickles by reference).
-        job = functools.partial(parse_feed, body, url=url, headers=dict(fetched.headers))
-        # A dead worker (killed for memory, or crashed on some document) takes every job in
-        # flight with it: each of them gets one more try, in a fresh pool.
-        with contextlib.suppress(BrokenProcessPool):
-            return await self._in_pool(job)
-        try:
-            return await self._in_pool(job)
-        except BrokenProcessPool:
-            raise FeedParseError(
-                "the parser process died twice while reading this feed (an enormous or "
-                "pathological document?); check the URL in a browser"
-            ) from None
-
-    async def _in_pool(self, job: Callable[[], ParsedFeed]) -> ParsedFeed:
-        pool = self._parse_pool()
-        try:
-            return await asyncio.get_running_loop().run_in_executor(pool, job)
-        except BrokenProcessPool:
-            self._drop_pool(pool)
-            raise
-
-    def _parse_pool(self) -> Executor:
-        if self._executor is None:
-            # Spawned, not forked: a fork of this process (event loop, resolver threads, DB
-            # connections) can deadlock, and carries the parent's memory along; a spawned
-            # worker imports only the parser.
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.settings.parse_workers,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_ignore_interrupts,
-            )
-        return self._executor
-
-    def _drop_pool(self, pool: Executor) -> None:
-        if self._executor is pool:
-            self._executor = None
-        pool.shutdown(wait=False, cancel_futures=True)
+        return await self._parse_pool.parse(fetched.body or b"", fetched.headers, fetched.url)
 
     def _succeeded(
         self,

@@ -7,12 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import RemoteError, UserError
 from bot.feeds.parse import (
     MAX_AUTHOR_CHARS,
     MAX_TEXT_CHARS,
     MAX_TITLE_CHARS,
     MAX_URL_CHARS,
+    FastPathRefused,
     FeedParseError,
+    ParseBoundExceeded,
+    ParsePath,
     parse_feed,
 )
 
@@ -191,7 +195,7 @@ def test_an_empty_but_valid_feed_is_not_an_error() -> None:
         (b"<?xml version='1.0'?><note><to>x</to></note>", "not an RSS, Atom or RDF feed"),
     ],
 )
-def test_documents_that_are_not_feeds_raise_a_user_error(body: bytes, words: str) -> None:
+def test_documents_that_are_not_feeds_raise_a_feed_parse_error(body: bytes, words: str) -> None:
     with pytest.raises(FeedParseError, match=words):
         parse_feed(body, url=URL)
 
@@ -221,3 +225,130 @@ def test_impossible_dates_do_not_break_parsing() -> None:
     )
     assert [e.published for e in feed.entries] == [None, None]
     assert [e.title for e in feed.entries] == ["zeros", "junk"]
+
+
+# --------------------------------------------------------------------------- the two paths
+
+ATOM_FEED = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://base.example.net/dir/">
+  <title type="html">A &lt;i&gt;b&lt;/i&gt;</title><link href="/home"/>
+  <entry><id>urn:x:1</id><title>First</title><link rel="self" href="self.xml"/>
+    <link href="story/1"/><summary>short</summary>
+    <content type="html">&lt;p&gt;body&lt;/p&gt;</content>
+    <updated>2024-05-01T10:00:00-04:00</updated>
+    <author><name>N</name><email>n@example.org</email></author></entry>
+  <entry><id>7</id><title type="html">&lt;b&gt;Bold&lt;/b&gt; &amp;amp; plain</title>
+    <published>2024-05-02T10:00:00Z</published></entry>
+</feed>"""
+
+RSS_FEED = rss(
+    "<item><title>Don\u00e2\u0080\u0099t &lt;b&gt;x&lt;/b&gt;</title><link>/story/1</link>"
+    "<guid>7</guid><pubDate>Tue, 10 Jun 2003 04:00:00 +0200</pubDate>"
+    "<dc:creator xmlns:dc='http://purl.org/dc/elements/1.1/'>Desk</dc:creator>"
+    "<content:encoded xmlns:content='http://purl.org/rss/1.0/modules/content/'>"
+    "<![CDATA[<p>Body</p>]]></content:encoded></item>"
+    "<item><guid isPermaLink='false'>a-1</guid><title>AT&amp;T</title>"
+    "<description>d</description><dc:date xmlns:dc='http://purl.org/dc/elements/1.1/'>"
+    "2024-01-02T03:04:05Z</dc:date></item>"
+)
+
+
+@pytest.mark.parametrize("body", [ATOM_FEED, RSS_FEED], ids=["atom", "rss"])
+def test_the_fast_path_takes_clean_feeds_and_agrees_with_feedparser(body: bytes) -> None:
+    fast = parse_feed(body, url=URL, path=ParsePath.FAST)
+    assert fast == parse_feed(body, url=URL, path=ParsePath.FEEDPARSER)
+    assert fast == parse_feed(body, url=URL)
+    assert len(fast.entries) == 2
+
+
+def test_fast_path_values_are_feedparsers() -> None:
+    atom = parse_feed(ATOM_FEED, url=URL, path=ParsePath.FAST)
+    assert (atom.title, atom.link) == ("A b", "https://base.example.net/home")
+    first, second = atom.entries
+    assert first.link == "https://base.example.net/dir/story/1"  # xml:base, not rel=self
+    assert first.author == "N (n@example.org)"
+    assert first.published == datetime(2024, 5, 1, 14, 0, tzinfo=UTC)
+    assert second.guid == "https://base.example.net/dir/7"  # an Atom id may be a link
+    assert second.link == second.guid
+    assert second.title == "Bold & plain"
+    rss_feed = parse_feed(RSS_FEED, url=URL, path=ParsePath.FAST)
+    one, two = rss_feed.entries
+    assert one.title == "Don\u2019t x"  # double-encoded UTF-8 repaired, html guessed
+    assert (one.link, one.author) == ("https://news.example.org/story/1", "Desk")
+    assert one.summary == one.content == "<p>Body</p>"  # content stands in for the summary
+    assert (two.guid, two.link, two.title) == ("a-1", None, "AT&T")
+    assert two.published == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (rss("<item><title>One</title><br></item>"), {}),  # not well-formed
+        (
+            "<rss version='2.0'><channel><item><title>Ы</title></item></channel></rss>".encode(
+                "windows-1251"
+            ),
+            {"Content-Type": "text/xml; charset=windows-1251"},
+        ),
+        (
+            rss(
+                "<item><title>t</title><media:group xmlns:media='http://search.yahoo.com/mrss/'>"
+                "<media:title>other</media:title></media:group></item>"
+            ),
+            {},
+        ),  # title elsewhere
+        (rss("<item><title>a</title><title>b</title></item>"), {}),  # a field twice
+        (rss("<item><description><p>markup</p></description></item>"), {}),
+        (
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id>'
+            b'<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x</div></content>'
+            b"</entry></feed>",
+            {},
+        ),
+        (b"<!DOCTYPE rss SYSTEM 'x.dtd'><rss version='2.0'><channel/></rss>", {}),
+    ],
+    ids=["malformed", "cp1251", "media-title", "twice", "markup", "xhtml", "doctype"],
+)
+def test_what_the_fast_path_is_unsure_of_goes_to_feedparser(
+    body: bytes, headers: dict[str, str]
+) -> None:
+    with pytest.raises(FastPathRefused):
+        parse_feed(body, url=URL, headers=headers, path=ParsePath.FAST)
+    routed = parse_feed(body, url=URL, headers=headers)
+    assert routed == parse_feed(body, url=URL, headers=headers, path=ParsePath.FEEDPARSER)
+
+
+def test_entity_declarations_are_refused_on_every_path() -> None:
+    body = b'<!DOCTYPE rss [<!ENTITY e "boom">]><rss version="2.0"><channel><title>&e;</title></channel></rss>'
+    for path in ParsePath:
+        with pytest.raises(FeedParseError, match="entity-expansion"):
+            parse_feed(body, url=URL, path=path)
+
+
+def test_a_deeply_nested_document_is_refused_before_feedparser_sees_it() -> None:
+    depth = 100_000
+    body = rss(
+        f"<item><title>x</title><description>{'<div>' * depth}{'</div>' * depth}"
+        "</description></item>"
+    )
+    with pytest.raises(ParseBoundExceeded, match="nests elements deeper"):
+        parse_feed(body, url=URL)
+
+
+def test_a_parse_refusal_is_a_remote_failure_not_a_user_error() -> None:
+    with pytest.raises(FeedParseError) as caught:
+        parse_feed(b"just some text", url=URL)
+    assert isinstance(caught.value, RemoteError)
+    assert not isinstance(caught.value, UserError)
+    assert caught.value.permanent is False
+
+
+def test_a_bug_in_parsing_code_propagates_as_itself() -> None:
+    with pytest.raises(TypeError):
+        parse_feed(rss(""), url=URL, headers={"content-type": 7})  # type: ignore[dict-item]
+
+
+def test_the_cp1252_repair_shortcut_covers_feedparsers_whole_table() -> None:
+    from feedparser.html import _cp1252
+
+    assert set(_cp1252) <= set(range(0x80, 0xA0))

@@ -64,7 +64,9 @@ def close_http() -> Iterator[None]:
 
 
 def make_poller(store: Store, clock: Clock, **config: object) -> Poller:
-    return Poller(store, HTTP, PollSettings(**{"interval_s": 600, **config}), clock=clock)
+    return Poller(
+        store, HTTP, PollSettings(**{"interval_s": 600, "parse_workers": 0, **config}), clock=clock
+    )
 
 
 def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(
