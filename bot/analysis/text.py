@@ -656,6 +656,12 @@ _DISPLAY_STRIP_RE = re.compile(f"[{_FORMAT_CHARS}\ud800-\udfff]+")
 _DISPLAY_CONTROL_RE = re.compile("\r\n?|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def is_format_char(char: str) -> bool:
+    """True for a format character (Unicode category Cf: zero-width, bidi control, soft
+    hyphen, BOM, tag); for URL encoders that must keep such characters but make them visible."""
+    return _FORMAT_RE.fullmatch(char) is not None
+
+
 def clean_for_display(text: str | None) -> str:
     """Feed-derived ``text`` made safe to show: bidi controls (U+202A–202E, U+2066–2069,
     U+200E/F, U+061C) and every other format character (zero-width spaces and joiners, soft
