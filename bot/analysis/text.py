@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import logging
 import re
 import unicodedata
@@ -543,8 +544,11 @@ def normalise_for_matching(text: str) -> MatchText:
     Cyrillic declension matching is untouched. Expects NFC text (`nlp.clean_text` gives that);
     offsets in the result map back to it through `MatchText.original_span`. Text made only of
     common characters takes a fast path that allocates nothing."""
+    if text.isascii():  # most English articles: nothing to normalise, no Cyrillic to mix
+        return MatchText(text)
     if _UNSAFE_RUN_RE.search(text) is None:
         return MatchText(_fold_mixed_words(text))
+    one_to_one, one_to_one_re = _one_to_one_table()
     pieces: list[str] = []
     segments: list[_Segment] = []
     out_len = 0
@@ -552,6 +556,11 @@ def normalise_for_matching(text: str) -> MatchText:
     for run in _UNSAFE_RUN_RE.finditer(text):
         if run.start() > pos:
             out_len = _add_linear(segments, pieces, text[pos : run.start()], out_len, pos)
+        pos = run.end()
+        if one_to_one_re.fullmatch(run.group()):  # "Ｂｅｌａｒｕｓ", a no-break space: no loop
+            chunk = run.group().translate(one_to_one)
+            out_len = _add_linear(segments, pieces, chunk, out_len, run.start())
+            continue
         for offset, char in enumerate(run.group(), run.start()):
             if _DROP_FOR_MATCHING.match(char):
                 continue
@@ -563,11 +572,34 @@ def normalise_for_matching(text: str) -> MatchText:
                 segments.append(_Segment(out_len, offset, offset + 1, linear=False))
                 pieces.append(normal)
                 out_len += len(normal)
-        pos = run.end()
     if pos < len(text):
         _add_linear(segments, pieces, text[pos:], out_len, pos)
     starts = tuple(s.start for s in segments)
     return MatchText(_fold_mixed_words("".join(pieces)), tuple(segments), starts)
+
+
+@functools.cache
+def _one_to_one_table() -> tuple[dict[int, str], re.Pattern[str]]:
+    """The characters outside the safe set that NFKC maps to exactly one other character
+    (fullwidth forms, no-break spaces, mathematical letters), as a `str.translate` table and a
+    pattern matching runs of them: a run of those is normalised in one call, not per
+    character. Built on first use (~50 ms), only when some text needs it."""
+    table: dict[int, str] = {}
+    planes = itertools.chain(range(0x00A0, 0x10000), range(0x1D400, 0x1D800))
+    for code in planes:
+        char = chr(code)
+        if _DROP_FOR_MATCHING.match(char) or 0xD800 <= code <= 0xDFFF:
+            continue
+        normal = unicodedata.normalize("NFKC", char)
+        if len(normal) == 1 and normal != char and not _DROP_FOR_MATCHING.match(normal):
+            table[code] = normal
+    ranges: list[str] = []
+    for _, group in itertools.groupby(enumerate(sorted(table)), lambda p: p[1] - p[0]):
+        codes = [c for _, c in group]
+        ranges.append(
+            re.escape(chr(codes[0])) + ("-" + re.escape(chr(codes[-1])) if len(codes) > 1 else "")
+        )
+    return table, re.compile(f"[{''.join(ranges)}]+")
 
 
 def _add_linear(
