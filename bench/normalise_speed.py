@@ -3,10 +3,12 @@ adds to the gate per article, next to `fold_text` (the per-article step the gate
 and to the whole gate (`Watchlist.match` with the desk's default list), measured in the same
 run on real article text, one core.
 
-Three corpora: the articles as published (most need no normalising: the fast path), the same
-articles after a hostile feed's edit (a zero-width space, a soft hyphen and a Cyrillic look-alike
-in every tenth word: the slow path), and the articles in fullwidth letters. Target: on real
-text the normaliser costs under 10% of `match()`.
+Four corpora: the articles as published (most need no normalising: the fast path), the same
+articles in Cyrillic with Latin acronyms (as Russian news mixes scripts), the same articles
+after a hostile feed's edit (a zero-width space, a soft hyphen and a Cyrillic look-alike
+in every tenth word: the slow path), and the articles in fullwidth letters. Targets: the normaliser
+costs under 10% of `match()` on the English articles and under 15% on the Cyrillic ones; the
+hostile corpora only show that the slow paths stay linear.
 
 Run from the repository root: ``python3 bench/normalise_speed.py [--seconds 2]``. Reads
 ``../shared/data/summaries/*.jsonl`` and exits with a message when ``../shared/`` is absent.
@@ -55,6 +57,18 @@ def hostile(text: str) -> str:
     return " ".join(words)
 
 
+_TO_CYRILLIC = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    "абцдефгхийклмнопкрстуввхызАБЦДЕФГХИЙКЛМНОПКРСТУВВХЫЗ",
+)
+
+
+def cyrillic(text: str) -> str:
+    """The article letter for letter in Cyrillic, acronyms (NATO, U.S.) left in Latin: the
+    mix of scripts of Russian news, so the mixed-word check runs on every article."""
+    return " ".join(w if w.isupper() else w.translate(_TO_CYRILLIC) for w in text.split(" "))
+
+
 def fullwidth(text: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
 
@@ -79,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     plain = load_articles()
     corpora = {
         "as published": plain,
+        "Cyrillic": [(cyrillic(t), cyrillic(b)) for t, b in plain],
         "hostile edits": [(hostile(t), hostile(b)) for t, b in plain],
         "fullwidth": [(fullwidth(t), fullwidth(b)) for t, b in plain],
     }
@@ -101,7 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{name:>14} {fold:>10,.0f} {norm:>10,.0f} {gate:>9,.0f} "
             f"{gate / norm:>15.1%} {matched:>8.0%}"
         )
-    print("normalise/match: the share of match() time the normaliser takes (target < 10%).")
+    print(
+        "normalise/match: the share of match() time the normaliser takes "
+        "(targets: < 10% as published, < 15% Cyrillic)."
+    )
     return 0
 
 

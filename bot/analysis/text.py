@@ -546,7 +546,7 @@ def normalise_for_matching(text: str) -> MatchText:
     common characters takes a fast path that allocates nothing."""
     if text.isascii():  # most English articles: nothing to normalise, no Cyrillic to mix
         return MatchText(text)
-    if _UNSAFE_RUN_RE.search(text) is None:
+    if _needs_no_normalising(text):
         return MatchText(_fold_mixed_words(text))
     one_to_one, one_to_one_re = _one_to_one_table()
     pieces: list[str] = []
@@ -557,9 +557,14 @@ def normalise_for_matching(text: str) -> MatchText:
         if run.start() > pos:
             out_len = _add_linear(segments, pieces, text[pos : run.start()], out_len, pos)
         pos = run.end()
-        if one_to_one_re.fullmatch(run.group()):  # "Ｂｅｌａｒｕｓ", a no-break space: no loop
-            chunk = run.group().translate(one_to_one)
-            out_len = _add_linear(segments, pieces, chunk, out_len, run.start())
+        chunk = run.group()
+        if one_to_one_re.fullmatch(chunk):  # "Ｂｅｌａｒｕｓ", a no-break space: no loop
+            out_len = _add_linear(
+                segments, pieces, chunk.translate(one_to_one), out_len, pos - len(chunk)
+            )
+            continue
+        if unicodedata.is_normalized("NFKC", chunk) and not _DROP_FOR_MATCHING.search(chunk):
+            out_len = _add_linear(segments, pieces, chunk, out_len, pos - len(chunk))  # emoji, CJK
             continue
         for offset, char in enumerate(run.group(), run.start()):
             if _DROP_FOR_MATCHING.match(char):
@@ -576,6 +581,18 @@ def normalise_for_matching(text: str) -> MatchText:
         _add_linear(segments, pieces, text[pos:], out_len, pos)
     starts = tuple(s.start for s in segments)
     return MatchText(_fold_mixed_words("".join(pieces)), tuple(segments), starts)
+
+
+def _needs_no_normalising(text: str) -> bool:
+    """True when NFKC would not change ``text`` and it has no format characters or combining
+    diacritics: C-speed checks only (a regex scan costs ~10x more on a typical article)."""
+    if not unicodedata.is_normalized("NFKC", text):
+        return False
+    data = text.encode("utf-8", "surrogatepass")
+    if b"\xcc" in data or b"\xcd" in data:  # lead bytes of U+0300–037F
+        return False
+    # Cf characters are not printable; neither are tab and newline, which are fine here.
+    return text.replace("\n", " ").replace("\t", " ").isprintable()
 
 
 @functools.cache
@@ -622,10 +639,48 @@ def _add_linear(
 
 def _fold_mixed_words(text: str) -> str:
     """Fold look-alike letters in every word that mixes Latin and Cyrillic (see
-    `_fold_mixed_word`); text in one script, i.e. nearly all text, is returned as it is."""
-    if _ANY_CYRILLIC_RE.search(text) is None or _ANY_LATIN_RE.search(text) is None:
+    `_fold_mixed_word`); text in one script, i.e. nearly all text, is returned as it is.
+
+    A mixed word has a run of one script next to a letter of the other, so it is enough to
+    visit the runs of the rarer script (Latin acronyms in Russian news, the odd Cyrillic word
+    in English) and look at their neighbours; text without Cyrillic is rejected by counting
+    UTF-8 lead bytes, which is far cheaper than any regex scan."""
+    data = text.encode("utf-8", "surrogatepass")
+    cyrillic = sum(data.count(lead) for lead in _CYRILLIC_LEADS)
+    if not cyrillic:
         return text
-    return _MIXED_WORD_RE.sub(lambda m: _fold_mixed_word(m.group()), text)
+    runs = _LATIN_RUN_RE if 2 * cyrillic > len(text) else _CYRILLIC_RUN_RE
+    pieces: list[str] = []
+    done = 0
+    for run in runs.finditer(text):
+        start, end = run.span()
+        if start < done:
+            continue  # inside a mixed word already folded
+        if not (start > 0 and _is_letter(text[start - 1])) and not (
+            end < len(text) and _is_letter(text[end])
+        ):
+            continue
+        while start > 0 and _is_letter(text[start - 1]):
+            start -= 1
+        while end < len(text) and _is_letter(text[end]):
+            end += 1
+        pieces += [text[done:start], _fold_mixed_word(text[start:end])]
+        done = end
+    if not pieces:
+        return text
+    pieces.append(text[done:])
+    return "".join(pieces)
+
+
+_CYRILLIC_LEADS = (b"\xd0", b"\xd1", b"\xd2", b"\xd3", b"\xd4")  # UTF-8 of U+0400–053F
+_LATIN_RUN_RE = re.compile(f"[{_LATIN_LETTERS}]+")
+_CYRILLIC_RUN_RE = re.compile(f"[{_CYRILLIC_LETTERS}]+")
+_LETTER_CHAR_RE = re.compile(f"[{_LATIN_LETTERS}{_CYRILLIC_LETTERS}]")
+
+
+def _is_letter(char: str) -> bool:
+    """A Latin or Cyrillic letter: what a mixed word is made of."""
+    return _LETTER_CHAR_RE.match(char) is not None
 
 
 def _mixed_word_target(word: str) -> str | None:
