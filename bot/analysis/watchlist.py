@@ -9,6 +9,11 @@ generated at compile time (`bot.analysis.variants.alias_forms`), never at match 
 
 Rules worth knowing, each tested:
 
+* Article text and terms are normalised the same way first (`bot.analysis.text.
+  normalise_for_matching`: NFKC, no invisible characters, look-alike letters folded in a word
+  that mixes Latin and Cyrillic), so "Ｂｅｌａｒｕｓ", "Bela\u200brus" and "Lukashenkо" (Cyrillic
+  о) match; hits and sentences are still cut from the text as given.
+
 * A term never matches inside a longer word: "Belarusbank" and "Zapadoslovenská" are single
   tokens and do not match Belarus or Zapad. Hyphenated compounds do ("U.S.-Belarus",
   "Belarus-based"): there the name stands on its own.
