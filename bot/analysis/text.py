@@ -600,9 +600,17 @@ def _one_to_one_table() -> tuple[dict[int, str], re.Pattern[str]]:
     """The characters outside the safe set that NFKC maps to exactly one other character
     (fullwidth forms, no-break spaces, mathematical letters), as a `str.translate` table and a
     pattern matching runs of them: a run of those is normalised in one call, not per
-    character. Built on first use (~50 ms), only when some text needs it."""
+    character. Built on first use (a few ms), only when some text needs it."""
     table: dict[int, str] = {}
-    planes = itertools.chain(range(0x00A0, 0x10000), range(0x1D400, 0x1D800))
+    # The blocks where such characters are common in text; others take the per-character
+    # loop, which is as correct, only slower.
+    planes = itertools.chain(
+        range(0x00A0, 0x0100),  # no-break space, ordinals, superscripts
+        range(0x2000, 0x2200),  # spaces, punctuation, super/subscripts, letterlike symbols
+        range(0x3000, 0x3001),  # ideographic space
+        range(0xFF01, 0xFFEF),  # fullwidth and halfwidth forms
+        range(0x1D400, 0x1D800),  # mathematical letters and digits
+    )
     for code in planes:
         char = chr(code)
         if _DROP_FOR_MATCHING.match(char) or 0xD800 <= code <= 0xDFFF:
