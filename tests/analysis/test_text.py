@@ -203,13 +203,13 @@ def _article(words: int = 600) -> str:
 def test_ten_megabyte_string_is_handled_quickly() -> None:
     big = _article(600) * 2800
     assert len(big) > 10_000_000
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     sentences = split_sentences(big)
     assert detect_language(big) in {"en", "und"}
     assert looks_like_teaser(big) is False
     assert html_to_text(big) == ""  # over MAX_INPUT_CHARS: refused, not parsed
     assert strip_html(big) == ""
-    assert time.perf_counter() - t0 < 15
+    assert time.process_time() - t0 < 15  # CPU seconds: other load on the machine does not count
     assert len(sentences) > 100_000
 
 
@@ -458,9 +458,9 @@ def test_original_span_is_identity_on_plain_text() -> None:
 
 def test_normalising_is_linear_on_hostile_input() -> None:
     hostile = ("a" * 50_000 + "\u0430") * 4 + "\u200b" * 100_000 + "\uff21" * 100_000
-    start = time.perf_counter()
+    start = time.process_time()
     normal = normalise_for_matching(hostile)
-    assert time.perf_counter() - start < 10  # seconds; quadratic behaviour would take hours
+    assert time.process_time() - start < 10  # seconds; quadratic behaviour would take hours
     assert normal.text == "a" * 200_004 + "A" * 100_000
 
 
