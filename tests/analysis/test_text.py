@@ -3,10 +3,13 @@ news prose in English, Russian and Belarusian."""
 
 from __future__ import annotations
 
+import re
 import time
 import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.analysis.text import (
     _FORMAT_RE,
@@ -503,3 +506,26 @@ def test_clean_for_display(raw: str, shown: str) -> None:
 
 def test_clean_for_display_accepts_none() -> None:
     assert clean_for_display(None) == ""
+
+
+_ALPHABET = (
+    "abeopxyBELMNOPZ аеорсухБЕЛМНОРЗ \u200b\u200d\u00ad\u202e\ufeff ＢｅＺ ﬁ é \u0301 -.,\n2"
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=_ALPHABET, max_size=60))
+def test_every_token_maps_back_to_the_input_it_came_from(raw: str) -> None:
+    """For any mix of scripts, invisibles and compatibility forms: spans stay inside the
+    input, in order, and each word of the normalised text is what its input span normalises
+    to, so a hit cut from the input through `original_span` is the word that matched. (Not
+    for a character NFKC splits into several words, "½" → "1⁄2": it maps back whole.)"""
+    raw = unicodedata.normalize("NFC", raw)
+    normal = normalise_for_matching(raw)
+    previous_end = 0
+    for match in re.finditer(r"\w+", normal.text):
+        start, end = normal.original_span(*match.span())
+        assert 0 <= start <= end <= len(raw)
+        assert start >= previous_end
+        previous_end = end
+        assert normalise_for_matching(raw[start:end]).text == match.group()
