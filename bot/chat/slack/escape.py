@@ -44,7 +44,8 @@ def escape_text(text: str) -> str:
 
 
 def escaped_length(text: str) -> int:
-    """Length `text` will have after `escape_text`, without building the string."""
+    """Length `text` will have after `escape_text`, without building the string (exact for
+    text `clean_for_display` leaves alone; never an underestimate)."""
     return len(text) + 4 * text.count("&") + 3 * text.count("<") + 3 * text.count(">")
 
 
