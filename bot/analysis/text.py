@@ -547,8 +547,9 @@ def normalise_for_matching(text: str) -> MatchText:
     common characters takes a fast path that allocates nothing."""
     if text.isascii():  # most English articles: nothing to normalise, no Cyrillic to mix
         return MatchText(text)
-    if _needs_no_normalising(text):
-        return MatchText(_fold_mixed_words(text))
+    plain = _plain_utf8(text)
+    if plain is not None:
+        return MatchText(_fold_mixed_words(text, plain))
     one_to_one, one_to_one_re = _one_to_one_table()
     pieces: list[str] = []
     segments: list[_Segment] = []
@@ -584,16 +585,17 @@ def normalise_for_matching(text: str) -> MatchText:
     return MatchText(_fold_mixed_words("".join(pieces)), tuple(segments), starts)
 
 
-def _needs_no_normalising(text: str) -> bool:
-    """True when NFKC would not change ``text`` and it has no format characters or combining
-    diacritics: C-speed checks only (a regex scan costs ~10x more on a typical article)."""
+def _plain_utf8(text: str) -> bytes | None:
+    """``text`` in UTF-8 when NFKC would not change it and it has no format characters or
+    combining diacritics, else None: C-speed checks only (a regex scan costs ~10x more on a
+    typical article); the bytes are reused by `_fold_mixed_words`."""
     if not unicodedata.is_normalized("NFKC", text):
-        return False
+        return None
     data = text.encode("utf-8", "surrogatepass")
     if b"\xcc" in data or b"\xcd" in data:  # lead bytes of U+0300–037F
-        return False
+        return None
     # Cf characters are not printable; neither are tab and newline, which are fine here.
-    return text.replace("\n", " ").replace("\t", " ").isprintable()
+    return data if text.replace("\n", " ").replace("\t", " ").isprintable() else None
 
 
 @functools.cache
@@ -646,7 +648,7 @@ def _add_linear(
     return out_len + len(chunk)
 
 
-def _fold_mixed_words(text: str) -> str:
+def _fold_mixed_words(text: str, data: bytes | None = None) -> str:
     """Fold look-alike letters in every word that mixes Latin and Cyrillic (see
     `_fold_mixed_word`); text in one script, i.e. nearly all text, is returned as it is.
 
@@ -654,7 +656,8 @@ def _fold_mixed_words(text: str) -> str:
     visit the runs of the rarer script (Latin acronyms in Russian news, the odd Cyrillic word
     in English) and look at their neighbours; text without Cyrillic is rejected by counting
     UTF-8 lead bytes, which is far cheaper than any regex scan."""
-    data = text.encode("utf-8", "surrogatepass")
+    if data is None:
+        data = text.encode("utf-8", "surrogatepass")
     cyrillic = sum(data.count(lead) for lead in _CYRILLIC_LEADS)
     if not cyrillic:
         return text
