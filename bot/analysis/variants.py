@@ -429,12 +429,34 @@ def _join(segments: list[str], replace: dict[int, str]) -> str:
     return "".join(replace.get(i, seg) for i, seg in enumerate(segments))
 
 
+# Demonyms the suffix rule gets wrong, for places a desk in the region writes about.
+_DEMONYM_EXCEPTIONS: dict[str, tuple[str, ...]] = {
+    "Canada": ("Canadian", "Canadians"),
+    "China": ("Chinese",),
+    "Cyprus": ("Cypriot", "Cypriots"),
+    "Poland": ("Polish", "Poles"),
+    "Georgia": ("Georgian", "Georgians"),
+    "Germany": ("German", "Germans"),
+    "France": ("French",),
+    "Hungary": ("Hungarian", "Hungarians"),
+    "Turkey": ("Turkish", "Turks"),
+    "Finland": ("Finnish", "Finns"),
+    "Sweden": ("Swedish", "Swedes"),
+    "Norway": ("Norwegian", "Norwegians"),
+    "Moscow": ("Muscovite", "Muscovites"),
+}
+
+
 def english_demonyms(word: str) -> tuple[str, ...]:
     """ "Belarus" → Belarusian(s); "Ukraine" → Ukrainian(s); "Russia" → Russian(s).
 
-    Only for one capitalised Latin word. A rule that invents "Lukashenkan" is harmless: the
-    matcher never sees it in text."""
-    if not re.fullmatch(r"[A-Z][a-z]{3,}", word):
+    Only for one capitalised Latin word that names a place: its Russian spelling must be a
+    geographical name in the dictionary (so "Tsikhanouskaya" or "Yelena" never become
+    "Tsikhanouskayan"), and places the suffix rule gets wrong come from a short table. These
+    are shown to people as spellings to add, so a made-up word is not acceptable."""
+    if word in _DEMONYM_EXCEPTIONS:
+        return _DEMONYM_EXCEPTIONS[word]
+    if not re.fullmatch(r"[A-Z][a-z]{3,}", word) or not _is_place(latin_to_russian(word)):
         return ()
     if word.endswith("ia"):
         base = word + "n"
@@ -447,6 +469,28 @@ def english_demonyms(word: str) -> tuple[str, ...]:
     else:
         return ()
     return (base, base + "s")
+
+
+def _is_place(word: str) -> bool:
+    """True when the dictionary knows ``word`` (Cyrillic) as a geographical name."""
+    low = word.lower()
+    return is_known_russian(low) and any("Geox" in p.tag for p in _morph().parse(low)[:3])
+
+
+def _is_person(word: str) -> bool:
+    """True when ``word`` (Cyrillic) is a first name, surname or patronymic: the dictionary
+    says so, or it is not in the dictionary and ends like a Slavic surname (the dictionary's
+    guesses for other unknown words are unreliable)."""
+    low = word.lower()
+    if not is_known_russian(low):
+        return bool(_SURNAME_END_RE.search(low))
+    return any(_PERSON_TAGS & p.tag.grammemes for p in _morph().parse(low)[:3])
+
+
+_SURNAME_END_RE = re.compile(r"(?:ов|ев|ёв|ин|ын|ский|ская|цкий|цкая|енко|енка|ич|ук|юк|ко|ка)$")
+
+
+_PERSON_TAGS = frozenset({"Name", "Surn", "Patr"})
 
 
 # --------------------------------------------------------------------------- transliteration
@@ -499,11 +543,11 @@ def _cyr_to_latin(text: str, table: dict[str, str], soft_initial: bool) -> str:
     return "".join(out)
 
 
-_LATIN_TO_RU = (
-    ("shch", "щ"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"),
+_LATIN_TO_RU = (  # h alone is г: Hanna, Homel, Ihar (Russian BGN writes х as kh)
+    ("shch", "щ"), ("th", "т"), ("sch", "щ"), ("zh", "ж"), ("kh", "х"), ("ch", "ч"), ("sh", "ш"),
     ("ts", "ц"), ("ya", "я"), ("yu", "ю"), ("yo", "ё"), ("ye", "е"), ("ia", "я"), ("iu", "ю"),
     ("ie", "е"), ("io", "ё"), ("x", "кс"), ("a", "а"), ("b", "б"), ("v", "в"), ("w", "в"),
-    ("g", "г"), ("h", "х"), ("d", "д"), ("e", "е"), ("z", "з"), ("i", "и"), ("j", "й"),
+    ("g", "г"), ("h", "г"), ("d", "д"), ("e", "е"), ("z", "з"), ("i", "и"), ("j", "й"),
     ("k", "к"), ("c", "к"), ("q", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"),
     ("p", "п"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("f", "ф"), ("y", "ы"),
     ("š", "ш"), ("č", "ч"), ("ž", "ж"), ("ł", "л"), ("ŭ", "ў"), ("ć", "ць"), ("ś", "сь"),
@@ -513,24 +557,52 @@ _LATIN_TO_RU_RE = re.compile("|".join(re.escape(k) for k, _ in _LATIN_TO_RU))
 _LATIN_TO_RU_MAP = dict(_LATIN_TO_RU)
 
 
+# English names of places whose Russian name is not a transliteration of them.
+_EXONYMS = {
+    "russia": "россия",
+    "moscow": "москва",
+    "poland": "польша",
+    "lithuania": "литва",
+    "georgia": "грузия",
+    "germany": "германия",
+    "china": "китай",
+    "kyiv": "киев",
+    "kiev": "киев",
+    "warsaw": "варшава",
+    "vilnius": "вильнюс",
+}
+
+
 def latin_to_russian(text: str) -> str:
     """ "Lukashenko" → "Лукашенко" (common English press spelling back to Cyrillic)."""
 
     def one_word(m: re.Match[str]) -> str:
         word = m.group()
         low = word.lower()
+        if low in _EXONYMS:
+            return _match_case(_EXONYMS[low], word)
         cyr = _LATIN_TO_RU_RE.sub(lambda x: _LATIN_TO_RU_MAP[x.group()], low)
         cyr = re.sub(r"(?<=[аеёиоуыэюя])ы(?![аеёиоуыэюя])", "й", cyr)  # Andrey → Андрей
         cyr = re.sub(r"^е", "э", cyr) if low.startswith("e") else cyr
-        return _match_case(_known_spelling(cyr), word)
+        cyr = _known_spelling(cyr)
+        # "oi", "ei", "ai" before a consonant are й in English spellings (Shoigu, Sergei,
+        # Zaitsev) unless the dictionary knows the и spelling (Ukraina).
+        short_i = re.sub(r"(?<=[аеоуэ])и(?![аеёиоуыэюя])", "й", cyr)
+        if short_i != cyr and (is_known_russian(short_i) or not is_known_russian(cyr)):
+            cyr = short_i
+        return _match_case(cyr, word)
 
     return re.sub(r"[^\W\d_]+", one_word, text)
 
 
 def _known_spelling(cyr: str) -> str:
     """The dictionary's spelling when a letter-by-letter one misses a soft sign or an и:
-    "Беларус" → "Беларусь", "Белорусся" → "Белоруссия"."""
+    "Беларус" → "Беларусь", "Белорусся" → "Белоруссия"; and a place's nominative when the
+    letters spell another case of it ("Ukraine" → Украине → "Украина")."""
     if is_known_russian(cyr):
+        best = _morph().parse(cyr)[0]
+        if "Geox" in best.tag and best.tag.case != "nomn":
+            return best.normal_form
         return cyr
     candidates = [cyr + "ь"]
     if cyr.endswith("я"):
@@ -551,34 +623,86 @@ def russian_to_belarusian(text: str) -> str:
         low = re.sub(r"(?<=[жшчрц])е", "э", low)
         low = re.sub(r"(?<=[жшчрц])і", "ы", low)
         low = re.sub(r"ко$", "ка", low)
+        low = re.sub(r"(?<=[аеёіоыэюя])у(?![аеёіоуыэюя])", "ў", low)  # Ціханоўская
         return _match_case(low, word)
 
     return re.sub(r"[^\W\d_]+", one_word, text)
 
 
+_GERMAN = dict(  # Duden transliteration, as German newspapers write Russian names
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        _letters(
+            "a b w g d e jo sh s i i k l m n o p r s t u f ch z tsch sch schtsch _ y _ e ju ja"
+        ),
+        strict=True,
+    )
+)
+_FRENCH = dict(  # as French newspapers write Russian names (Loukachenko, Poutine)
+    zip(
+        "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+        _letters("a b v g d e io j z i ï k l m n o p r s t ou f kh ts tch ch chtch _ y _ e iou ia"),
+        strict=True,
+    )
+)
+# "ou", "au", "eu" before a consonant: ў in a Belarusian name (Tsikhanouskaya), not Russian.
+_BELARUSIAN_LATIN_RE = re.compile(r"(?<=[aeo])u(?![aeiouy])", re.IGNORECASE)
+
+
+def _press_spelling(cyr: str, table: dict[str, str]) -> str:
+    """German or French press spelling of a Russian name: the table, plus "ss" for с between
+    vowels, as both languages would otherwise read it as z."""
+    out = _cyr_to_latin(cyr, table, soft_initial=False)
+    out = re.sub(r"(?<=[aeiouy])s(?=[aeiouy])", "ss", out)
+    return out.replace("iia", "ia") if table is _FRENCH else out  # Мария: Maria, not Mariia
+
+
+def _names_a_person(cyr: str) -> bool:
+    words = re.findall(r"[^\W\d_]+", cyr)
+    return bool(words) and all(_is_person(w) for w in words)
+
+
+def _belarusian_romanised(ru: str | None, be: str, belarusian_input: bool) -> bool:
+    """Whether romanising the Belarusian spelling is worth proposing: for a term written in
+    Belarusian, one whose Belarusian spelling differs from the Russian one, or a place
+    (Hrodna). "Wagner" is Вагнер in both languages; no one writes it "Vahnier"."""
+    if belarusian_input or ru is None or fold_text(ru) != fold_text(be):
+        return True
+    return all(_is_place(w) for w in re.findall(r"[^\W\d_]+", ru))
+
+
 def transliterations(term: str) -> tuple[str, ...]:
-    """Other spellings of ``term`` across Latin and Cyrillic in the systems news uses:
-    Russian BGN-style (Lukashenko), the Belarusian national system (Lukashenka, Aliaksandr),
-    scholarly (Lukašenka), and back to Russian and Belarusian Cyrillic."""
+    """Other spellings of ``term`` across Latin and Cyrillic, each from a system news really
+    uses: Russian BGN-style (Lukashenko), the Belarusian national system (Lukashenka,
+    Aliaksandr) and the scholarly one (Lukašenka) for Belarusian spellings, German and French
+    press spellings of personal names (Lukaschenko, Loukachenko), and back to Russian and
+    Belarusian Cyrillic. Never an arbitrary edit: every entry is the term run through one of
+    those systems."""
     term = " ".join(term.split())
     out: list[str] = []
+    ru: str | None
     if is_cyrillic(term):
-        cyr_forms = [term]
-        if not looks_belarusian(term):
-            cyr_forms.append(russian_to_belarusian(term))
-        for cyr in cyr_forms:
-            out.append(cyr)
-        out.append(_cyr_to_latin(term, _RU_TO_LATIN, soft_initial=True))
-        for cyr in cyr_forms[1:] or cyr_forms:
-            out.append(_cyr_to_latin(cyr, _BE_TO_LATIN, soft_initial=False))
-            out.append(_cyr_to_latin(cyr, _SCIENTIFIC, soft_initial=False))
+        belarusian_input = looks_belarusian(term)
+        ru = None if belarusian_input else term
+        be = term if belarusian_input else russian_to_belarusian(term)
+        out.append(be)
     elif is_latin(term):
+        belarusian_input = bool(_BELARUSIAN_LATIN_RE.search(term))
         ru = latin_to_russian(term)
         be = russian_to_belarusian(ru)
-        out += [term, ru, be]
+        out += [term, be] if belarusian_input else [term, ru, be]
+        ru = None if belarusian_input else ru
+    else:
+        return ()
+    if ru is not None:
+        out.append(_cyr_to_latin(ru, _RU_TO_LATIN, soft_initial=True))
+    if _belarusian_romanised(ru, be, belarusian_input):
         out.append(_cyr_to_latin(be, _BE_TO_LATIN, soft_initial=False))
         out.append(_cyr_to_latin(be, _SCIENTIFIC, soft_initial=False))
-    return tuple(f for f in _dedupe(out) if f != term)
+    if ru is not None and _names_a_person(ru):
+        out.append(_press_spelling(ru, _GERMAN))
+        out.append(_press_spelling(ru, _FRENCH))
+    return tuple(f for f in _dedupe(out) if fold_text(f) != fold_text(term))
 
 
 # --------------------------------------------------------------------------- proposals

@@ -9,6 +9,11 @@ generated at compile time (`bot.analysis.variants.alias_forms`), never at match 
 
 Rules worth knowing, each tested:
 
+* Article text and terms are normalised the same way first (`bot.analysis.text.
+  normalise_for_matching`: NFKC, no invisible characters, look-alike letters folded in a word
+  that mixes Latin and Cyrillic), so "Ｂｅｌａｒｕｓ", "Bela\u200brus" and "Lukashenkо" (Cyrillic
+  о) match; hits and sentences are still cut from the text as given.
+
 * A term never matches inside a longer word: "Belarusbank" and "Zapadoslovenská" are single
   tokens and do not match Belarus or Zapad. Hyphenated compounds do ("U.S.-Belarus",
   "Belarus-based"): there the name stands on its own.
@@ -36,7 +41,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from bot.analysis.nlp import TOKEN_RE, GateTokenizer, clean_text, fold_text
-from bot.analysis.text import split_sentences
+from bot.analysis.text import MatchText, normalise_for_matching, split_sentences
 from bot.analysis.variants import alias_forms, is_common_word, is_latin
 from bot.errors import UserError
 from bot.models import Entity, EntityMatch, Hit, Section, Sentence
@@ -188,7 +193,7 @@ class Watchlist:
             _EXCLUSION: set(),
         }
         for term in dict.fromkeys((name, *entity.aliases)):
-            term = validate_term(term)
+            term = _matching_form(validate_term(term))
             name_only = _is_name_only(term)
             for form in alias_forms(term):
                 tokens = tuple(self._tokenizer.words(form))
@@ -200,7 +205,7 @@ class Watchlist:
                 elif tokens:
                     groups[_ALIAS].add(tokens)
         for term in entity.exclusions:
-            for form in alias_forms(validate_term(term)):
+            for form in alias_forms(_matching_form(validate_term(term))):
                 tokens = tuple(self._tokenizer.words(form))
                 if tokens:
                     groups[_EXCLUSION].add(tokens)
@@ -226,11 +231,12 @@ class Watchlist:
         """`match` plus what later stages and "/watch test" need (focus sentences, refusals)."""
         title = clean_text(title)[:MAX_TITLE_CHARS]
         text = clean_text(text)[:MAX_TEXT_CHARS]
-        folded = (fold_text(title), fold_text(text))
+        normal = (normalise_for_matching(title), normalise_for_matching(text))
+        folded = (fold_text(normal[0].text), fold_text(normal[1].text))
         raw, n_title = self._raw_matches(folded)
         if not raw:
             return GateResult(matches=())
-        return _Scan(self, (title, text), folded, raw, n_title).result()
+        return _Scan(self, (title, text), normal, folded, raw, n_title).result()
 
     def focus(self, title: str, text: str) -> tuple[int, ...]:
         """Indices into `split_sentences(text)` of the body sentences that mention a matched
@@ -285,12 +291,20 @@ class Watchlist:
         return next(e for e in self.entities if e.name == name)
 
     def _alias_for(self, entity: Entity, surface: str) -> str:
+        surface = _matching_form(surface)
         tokens = tuple(t for t in self._tokenizer.words(surface) if t != _QUOTE)
         for term in (entity.name, *entity.aliases):
-            for form in alias_forms(term):
+            for form in alias_forms(_matching_form(term)):
                 if tuple(t for t in self._tokenizer.words(form) if t != _QUOTE) == tokens:
                     return term
         return entity.name
+
+
+def _matching_form(term: str) -> str:
+    """A watch term spelled the way article text is normalised before matching (NFKC, no
+    invisible characters, look-alike letters folded in a word that mixes scripts), so that
+    "Lukashenkо" with a Cyrillic о is compiled, and declined, as "Lukashenko"."""
+    return normalise_for_matching(clean_text(term)).text
 
 
 def _is_name_only(term: str) -> bool:
@@ -307,8 +321,10 @@ class _Candidate:
     entity: int
     kind: str
     part: int  # 0 headline, 1 body
-    start: int  # characters in the part
+    start: int  # characters in the part as given (what hits and sentences are cut from)
     end: int
+    norm_start: int  # the same span in the normalised, folded part the matcher read
+    norm_end: int
 
 
 class _Scan:
@@ -318,11 +334,12 @@ class _Scan:
         self,
         wl: Watchlist,
         parts: tuple[str, str],
+        normal: tuple[MatchText, MatchText],
         folded: tuple[str, str],
         raw: list[tuple[str, int, int, int]],
         n_title: int,
     ) -> None:
-        self.wl, self.parts, self.folded = wl, parts, folded
+        self.wl, self.parts, self.normal, self.folded = wl, parts, normal, folded
         self.title, self.text = parts
         located: list[tuple[int, int, int, str, int]] = []  # part, first, last token, kind, entity
         for kind, entity, start, end in raw:
@@ -331,13 +348,17 @@ class _Scan:
         wanted = [{t for q, a, b, *_ in located if q == p for t in (a, b)} for p in (0, 1)]
         spans = [_token_spans(folded[p], wanted[p]) for p in (0, 1)]
         self.candidates = [
-            _Candidate(entity, kind, part, spans[part][first][0], spans[part][last][1])
+            self._candidate(entity, kind, part, spans[part][first][0], spans[part][last][1])
             for part, first, last, kind, entity in located
         ]
         self._sentences: list[Sentence] | None = None
         self._starts: list[int] = []
         self._lead_end = -1
         self.rejected: list[RejectedHit] = []
+
+    def _candidate(self, entity: int, kind: str, part: int, start: int, end: int) -> _Candidate:
+        original = self.normal[part].original_span(start, end)
+        return _Candidate(entity, kind, part, *original, start, end)
 
     # ---- sentences
 
@@ -416,8 +437,9 @@ class _Scan:
                 span = self._name_span(index, c)
                 if span is None:
                     refused.append(c)
-                else:
-                    c.start, c.end = span  # «Запад», Запад-2021: the hit shows the marks
+                else:  # «Запад», Запад-2021: the hit shows the marks
+                    c.norm_start, c.norm_end = span
+                    c.start, c.end = self.normal[c.part].original_span(*span)
                     pool.append(c)
         accepted = _longest_first(pool)
         for c in refused:
@@ -441,22 +463,23 @@ class _Scan:
         return match, sentence_ids
 
     def _name_span(self, index: int, c: _Candidate) -> tuple[int, int] | None:
-        """The span to report if this one-word name-only hit reads as the name, else None:
-        quoted («Запада», with any year inside), followed by a year (Запад-2021), or for Latin
-        script capitalised and not first in its sentence."""
+        """The span (in the normalised, folded text) to report if this one-word name-only hit
+        reads as the name, else None: quoted («Запада», with any year inside), followed by a
+        year (Запад-2021), or for Latin script capitalised and not first in its sentence."""
         folded = self.folded[c.part]
-        if c.start > 0 and folded[c.start - 1] == _QUOTE:
-            closing = _CLOSING_AFTER_RE.match(folded, c.end)
+        start, end = c.norm_start, c.norm_end
+        if start > 0 and folded[start - 1] == _QUOTE:
+            closing = _CLOSING_AFTER_RE.match(folded, end)
             if closing:
-                return c.start - 1, closing.end()
-        year = _YEAR_AFTER_RE.match(folded, c.end)
+                return start - 1, closing.end()
+        year = _YEAR_AFTER_RE.match(folded, end)
         if year:
-            return c.start, year.end()
-        token = folded[c.start : c.end]
-        if (index, token) in self.wl._compiled.name_only_latin:
-            original = self.parts[c.part][c.start : c.end]
-            if original[:1].isupper() and not self._sentence_initial(c):
-                return c.start, c.end
+            return start, year.end()
+        token = folded[start:end]
+        capitalised = self.normal[c.part].text[start : start + 1].isupper()
+        latin_name = (index, token) in self.wl._compiled.name_only_latin
+        if latin_name and capitalised and not self._sentence_initial(c):
+            return start, end
         return None
 
     def _sentence_initial(self, c: _Candidate) -> bool:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import sys
 import threading
-import unicodedata
 from pathlib import Path
 from typing import TextIO
 
+from bot.analysis.text import clean_for_display
 from bot.models import AlertView, Destination, MessageRef, Verdict
 
 STATUS_MARK = {
@@ -24,9 +24,10 @@ STATUS_MARK = {
 }
 
 
-def _clean(text: str) -> str:
-    """Drop control characters (terminal escape sequences from a hostile feed included)."""
-    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch)[0] != "C")
+def _clean(text: str | None) -> str:
+    """Feed text made safe for a terminal: control characters (escape sequences from a hostile
+    feed included), bidi controls and invisible characters gone (the shared cleaner)."""
+    return clean_for_display(text)
 
 
 def render_alert(alert: AlertView) -> str:

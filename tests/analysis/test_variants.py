@@ -10,6 +10,7 @@ from bot.analysis.nlp import fold_text
 from bot.analysis.variants import (
     MAX_PROPOSALS,
     alias_forms,
+    english_demonyms,
     is_common_word,
     latin_to_russian,
     propose_variants,
@@ -114,3 +115,105 @@ def test_common_words_are_recognised() -> None:
     assert not is_common_word("Лукашенко")
     assert not is_common_word("Zapad")  # Latin script: no dictionary, quotes decide
     assert not is_common_word("Запад-2025")
+
+
+# --------------------------------------------------------------------------- plausible suggestions
+
+# What "/watch add" offers (transliterations plus English demonyms), for real names a desk
+# watches. Each allowed set was checked by hand: every entry is a transliteration in a system
+# the press uses (Russian BGN, the Belarusian national system, scholarly Łacinka-style, German
+# Duden, French), the name in the other Cyrillic orthography, or a demonym of a place.
+PLAUSIBLE: dict[str, tuple[set[str], set[str]]] = {
+    # term: (must be suggested, everything that may be suggested)
+    "Lukashenko": (
+        {"Лукашенко", "Лукашэнка", "Lukashenka", "Lukašenka", "Loukachenko", "Lukaschenko"},
+        {"Лукашенко", "Лукашэнка", "Lukashenka", "Lukašenka", "Loukachenko", "Lukaschenko"},
+    ),
+    "Лукашенко": (
+        {"Lukashenko", "Lukashenka", "Лукашэнка", "Loukachenko"},
+        {"Лукашэнка", "Lukashenko", "Lukashenka", "Lukašenka", "Lukaschenko", "Loukachenko"},
+    ),
+    "Лукашэнка": ({"Lukashenka", "Lukašenka"}, {"Lukashenka", "Lukašenka"}),
+    "Belarus": (
+        {"Беларусь", "Belarusian", "Belarusians"},
+        {"Беларусь", "Bielarus", "Belarusian", "Belarusians"},
+    ),
+    "Russia": (
+        {"Россия", "Russian", "Russians"},
+        {"Россия", "Rossiya", "Rossiia", "Rossija", "Russian", "Russians"},
+    ),
+    "Ukraine": (
+        {"Украина", "Ukrainian", "Ukrainians"},
+        {"Украина", "Ukraina", "Ukrainian", "Ukrainians"},
+    ),
+    "Shoigu": ({"Шойгу", "Schoigu", "Choïgou"}, {"Шойгу", "Shoygu", "Schoigu", "Choïgou"}),
+    "Tsikhanouskaya": (
+        {"Цыханоўская"},
+        {"Цыханоўская", "Ціханоўская", "Tsykhanouskaia", "Cychanoŭskaja", "Cichanoŭskaja"},
+    ),
+    "Светлана Тихановская": (
+        {"Svetlana Tikhanovskaya", "Swetlana Tichanowskaja"},
+        {
+            "Svetlana Tikhanovskaya",
+            "Swetlana Tichanowskaja",
+            "Svetlana Tikhanovskaia",
+            "Sviatlana Tsikhanouskaya",
+        },
+    ),
+    "Homel": ({"Гомель", "Gomel"}, {"Гомель", "Gomel", "Homiel"}),
+    "Wagner": ({"Вагнер"}, {"Вагнер", "Vagner"}),
+    "Yelena": ({"Елена"}, {"Елена", "Elena"}),
+    "Sergei Lavrov": (
+        {"Сергей Лавров", "Sergey Lavrov", "Sergei Lawrow"},
+        {"Сергей Лавров", "Sergey Lavrov", "Sergei Lawrow", "Sergueï Lavrov"},
+    ),
+    "Roman Protasevich": (
+        {"Роман Протасевич", "Roman Protassewitsch", "Roman Protassevitch"},
+        {"Роман Протасевич", "Раман Пратасевіч", "Roman Protassewitsch", "Roman Protassevitch"},
+    ),
+    "Moscow": (
+        {"Москва", "Muscovite"},
+        {"Москва", "Moskva", "Maskva", "Muscovite", "Muscovites"},
+    ),
+    "Minsk": ({"Минск"}, {"Минск", "Мінск"}),
+}
+
+
+def suggestions(term: str) -> set[str]:
+    """What the desk shows after "/watch add term" (bot.analysis.pipeline.Analysis.variants)."""
+    return set(transliterations(term)) | set(english_demonyms(term))
+
+
+@pytest.mark.parametrize("term", sorted(PLAUSIBLE))
+def test_every_suggestion_is_a_plausible_spelling(term: str) -> None:
+    required, allowed = PLAUSIBLE[term]
+    got = suggestions(term)
+    assert required <= got, required - got
+    assert got <= allowed, got - allowed
+
+
+@pytest.mark.parametrize(
+    "word", ["Tsikhanouskaya", "Yelena", "Lukashenko", "Zapad", "Minsk", "Kolesnikova", "Wagner"]
+)
+def test_demonyms_only_for_places(word: str) -> None:
+    assert english_demonyms(word) == ()
+
+
+def test_demonyms_of_places() -> None:
+    assert english_demonyms("Belarus") == ("Belarusian", "Belarusians")
+    assert english_demonyms("Latvia") == ("Latvian", "Latvians")
+    assert english_demonyms("Canada") == ("Canadian", "Canadians")  # not "Canadan"
+    assert english_demonyms("Cyprus") == ("Cypriot", "Cypriots")  # not "Cyprusian"
+
+
+def test_latin_to_russian_uses_spellings_russian_writes() -> None:
+    assert latin_to_russian("Shoigu") == "Шойгу"  # й after a vowel
+    assert latin_to_russian("Sergei Zaitsev") == "Сергей Зайцев"
+    assert latin_to_russian("Ukraina") == "Украина"  # the dictionary keeps и
+    assert latin_to_russian("Hanna") == "Ганна"  # h alone is г; х is kh
+    assert latin_to_russian("Ukraine") == "Украина"  # not the dative Украине
+    assert latin_to_russian("Russia") == "Россия"
+
+
+def test_russian_to_belarusian_writes_short_u() -> None:
+    assert russian_to_belarusian("Циханоуская") == "Цыханоўская"

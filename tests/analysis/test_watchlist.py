@@ -353,3 +353,92 @@ def test_hit_sentences_and_focus_agree_with_a_full_split_on_real_articles() -> N
                         assert hit.sentence in focused, (row["id"], hit)
                         checked += 1
     assert checked > 100
+
+
+# --------------------------------------------------------------------------- look-alikes, invisibles
+
+CYR_O, CYR_A, CYR_E = "\u043e", "\u0430", "\u0435"
+LAT_O = "o"
+
+
+@pytest.mark.parametrize(
+    ("headline", "entity", "hit"),
+    [
+        (f"Lukashenk{CYR_O} visits Beijing", "Lukashenko", f"Lukashenk{CYR_O}"),
+        (f"B{CYR_E}l{CYR_A}rus closes its border", "Belarus", f"B{CYR_E}l{CYR_A}rus"),
+        (f"Лукашенк{LAT_O} прилетел в Пекин", "Lukashenko", f"Лукашенк{LAT_O}"),
+        ("Граница Бeлapуси закрыта", "Belarus", "Бeлapуси"),  # Latin e a p, declined
+        ("Ｂｅｌａｒｕｓ closes its border", "Belarus", "Ｂｅｌａｒｕｓ"),
+        ("Talks with Bela\u200brus stall", "Belarus", "Bela\u200brus"),
+        ("Talks with Bel\u200car\u200dus stall", "Belarus", "Bel\u200car\u200dus"),
+        ("Talks with Be\u2060la\ufeffrus stall", "Belarus", "Be\u2060la\ufeffrus"),
+        ("Lukas\u00adhenko speaks", "Lukashenko", "Lukas\u00adhenko"),
+        ("Визит Лука\u00adшенко", "Lukashenko", "Лука\u00adшенко"),
+        ("Ученья «Ｚａｐａｄ-2025» начались", "Zapad", "Ｚａｐａｄ-2025"),
+        ("The Ｚａｐａｄ drills begin", "Zapad", "Ｚａｐａｄ drills"),  # the alias "Zapad drills", whole
+    ],
+)
+def test_look_alike_and_invisible_characters_match(
+    desk: Watchlist, headline: str, entity: str, hit: str
+) -> None:
+    matches = desk.match(headline, "")
+    assert entity in names(matches), headline
+    assert hits_of(matches, entity) == [hit]  # the hit is cut from the text as published
+
+
+def test_hits_and_sentences_come_from_the_original_body(desk: Watchlist) -> None:
+    body = (
+        "Officials met on Monday in the capital.\n"
+        "Ｔｈｅ ｆｉｒｓｔ ｖｉｓｉｔ ｗａｓ ﬁne, said Bela\u200brus’s foreign ministry. "
+        f"Lukashenk{CYR_O} did not comment.\n"
+        "Nothing else happened."
+    )
+    result = desk.scan("Visit", body)
+    sentences = split_sentences(body)
+    belarus = next(m for m in result.matches if m.name == "Belarus")
+    assert [h.text for h in belarus.hits] == ["Bela\u200brus"]
+    assert belarus.hits[0].sentence == sentences[1].text
+    lukashenko = next(m for m in result.matches if m.name == "Lukashenko")
+    assert [(h.text, h.sentence) for h in lukashenko.hits] == [
+        (f"Lukashenk{CYR_O}", f"Lukashenk{CYR_O} did not comment.")
+    ]
+    assert result.focus == (1, 2)
+
+
+def test_look_alike_terms_compile_like_their_plain_spelling() -> None:
+    wl = Watchlist([Entity(f"Лукашенк{LAT_O}", ()), Entity("Ｍｉｎｓｋ", ("Ｂｒｅｓｔ",))])
+    assert names(wl.match("Визит Лукашенко", "")) == {f"Лукашенк{LAT_O}"}
+    assert names(wl.match("Flights from Minsk and Brest", "")) == {"Ｍｉｎｓｋ"}
+    declined = Watchlist([Entity("Бeларусь", ())])  # Latin e: still declines as Беларусь
+    assert hits_of(declined.match("В Беларуси и Беларуссю", ""), "Бeларусь") == [
+        "Беларуси",
+        "Беларуссю",
+    ]
+
+
+def test_explain_names_the_alias_behind_a_look_alike_hit(desk: Watchlist) -> None:
+    text = desk.explain(f"Lukashenk{CYR_O} in Minsk").describe()
+    assert f"'Lukashenk{CYR_O}' in headline, as alias 'Lukashenko'" in text
+
+
+@pytest.mark.parametrize(
+    "headline",
+    [
+        "Cop and сосок: words in one script made only of look-alike letters",
+        "Belarusbank and Ｂｅｌａｒｕｓｂａｎｋ are single words",
+        "Беларусьбанк и Bеlarusbank",
+        "Lukashenkovich, Лукашенкович",
+    ],
+)
+def test_folding_causes_no_false_matches(desk: Watchlist, headline: str) -> None:
+    assert desk.match(headline, "") == ()
+
+
+def test_cyrillic_inflection_matching_is_unchanged_by_normalising(desk: Watchlist) -> None:
+    body = "Переговоры Лукашенко и делегации Беларуси прошли в Минске. Учения «Запад-2025»."
+    normalised = desk.scan("", body)
+    with_invisible = desk.scan("", body.replace("Беларуси", "Бела\u200bруси"))
+    assert [(m.name, len(m.hits)) for m in normalised.matches] == [
+        (m.name, len(m.hits)) for m in with_invisible.matches
+    ]
+    assert hits_of(with_invisible.matches, "Belarus") == ["Бела\u200bруси"]

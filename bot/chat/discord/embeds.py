@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.analysis.text import clean_for_display
 from bot.models import AlertView, ClaimView, Verdict
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
@@ -69,8 +70,6 @@ _ESCAPE_RE = re.compile(
     r"|(?P<lead>^[ \t]*(?:#{1,3}|-#|-|\+|>>>|>|\d+\.)(?=[ \t]|$))",
     re.MULTILINE,
 )
-# C0/C1 controls except tab and newline, plus bidi overrides that can reverse how a link reads.
-_INVISIBLE_RE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # Inside a URL, brackets could close or open a masked link and "@" could read as a mention or
 # hide the real host (https://bank.com@evil.example); percent-encoding keeps paths equivalent.
 _URL_BRACKETS = str.maketrans({"[": "%5B", "]": "%5D", "(": "%28", ")": "%29", "@": "%40"})
@@ -78,7 +77,7 @@ _URL_BRACKETS = str.maketrans({"[": "%5B", "]": "%5D", "(": "%28", ")": "%29", "
 
 def one_line(text: str | None) -> str:
     """Feed text as a single line: no newlines to start headings or quotes, no controls."""
-    return " ".join(_INVISIBLE_RE.sub(" ", text or "").split())
+    return " ".join(clean_for_display(text).split())
 
 
 def _escape_url(url: str) -> str:
@@ -94,7 +93,10 @@ def escape_text(text: str) -> str:
     """Make untrusted text inert in Discord markdown: no markup, no masked links, no mentions.
 
     URLs stay clickable (unescaped, brackets percent-encoded) because escaping inside a URL
-    would change where it points.
+    would change where it points. Bidi controls, invisible and control characters are removed
+    first (`clean_for_display`, shared with Slack and the console); the only invisible
+    character in the result is the zero-width space this function puts after "@" to break
+    a mention.
     """
 
     def replace(match: re.Match[str]) -> str:
@@ -110,7 +112,7 @@ def escape_text(text: str) -> str:
         stripped = lead.lstrip(" \t")
         return lead[: len(lead) - len(stripped)] + "\\" + stripped
 
-    return _ESCAPE_RE.sub(replace, _INVISIBLE_RE.sub(" ", text))
+    return _ESCAPE_RE.sub(replace, clean_for_display(text))
 
 
 def discord_len(text: str) -> int:
@@ -335,5 +337,5 @@ def thread_name(alert: AlertView) -> str:
 
 def reply_content(text: str) -> str:
     """A desk reply (plain text that may quote feed text) as safe message content."""
-    lines = [escape_text(_INVISIBLE_RE.sub(" ", line).rstrip()) for line in text.splitlines()]
+    lines = [escape_text(clean_for_display(line).rstrip()) for line in text.splitlines()]
     return clip("\n".join(lines).strip() or "Done.", CONTENT_LIMIT)

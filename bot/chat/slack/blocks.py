@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.analysis.text import clean_for_display
 from bot.chat.slack.escape import link, safe_url, truncate_escaped
 from bot.models import AlertView, ClaimView, Verdict
 
@@ -70,7 +71,7 @@ def _slack_date(moment: datetime) -> str:
 
 
 def _headline(alert: AlertView) -> SectionBlock:
-    title = alert.title.strip() or "(untitled article)"
+    title = clean_for_display(alert.title).strip() or "(untitled article)"
     return _section(f"*{link(alert.url, title, limit=SECTION_LIMIT - 2)}*")
 
 
@@ -150,7 +151,8 @@ def fallback_text(alert: AlertView) -> str:
     """The notification / screen-reader text sent alongside the blocks (escaped)."""
     names = ", ".join(e.name for e in alert.entities)
     open_claims = sum(1 for c in alert.claims if c.verdict is Verdict.UNCHECKED)
-    raw = f"{alert.title.strip() or '(untitled article)'} — {alert.source}"
+    title = clean_for_display(alert.title).strip() or "(untitled article)"
+    raw = f"{title} — {alert.source}"
     if names:
         raw += f" · matched {names}"
     if alert.claims:

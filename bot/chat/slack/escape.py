@@ -4,7 +4,9 @@ Outgoing: Slack turns ``<!channel>``, ``<@U123>``, ``<!subteam^S1>`` and ``<http
 into pings and links, so every piece of feed-derived (or user-derived) text goes through
 `escape_text` exactly once, as the last step before it is placed in a message. Slack's own rule
 is that only ``&``, ``<`` and ``>`` need escaping, and escaping those three makes every control
-sequence inert. Links we build ourselves go through `link`.
+sequence inert. Before escaping, `bot.analysis.text.clean_for_display` (the one cleaner every
+platform uses) drops bidi controls and invisible characters, so a U+202E cannot make a title
+read backwards. Links we build ourselves go through `link`.
 
 Incoming text is not handled here: the desk's parsers (`bot.desk.command_text`,
 `bot.desk.verdicts`) read Slack's markup themselves (``<https://…|label>``, ``<#C0123|news>``,
@@ -13,7 +15,9 @@ Incoming text is not handled here: the desk's parsers (`bot.desk.command_text`,
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+
+from bot.analysis.text import clean_for_display, is_format_char
 
 _ESCAPES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"))
 # Characters that would end or split a `<url|label>` sequence, or that Slack treats specially
@@ -31,20 +35,24 @@ _SAFE_SCHEMES = ("http", "https")
 
 
 def escape_text(text: str) -> str:
-    """Make arbitrary text inert in mrkdwn: no pings, no links, no entity decoding surprises."""
+    """Make arbitrary text inert in mrkdwn: no pings, no links, no entity decoding surprises,
+    no invisible or direction-changing characters."""
+    text = clean_for_display(text)
     for raw, entity in _ESCAPES:
         text = text.replace(raw, entity)
     return text
 
 
 def escaped_length(text: str) -> int:
-    """Length `text` will have after `escape_text`, without building the string."""
+    """Length `text` will have after `escape_text`, without building the string (exact for
+    text `clean_for_display` leaves alone; never an underestimate)."""
     return len(text) + 4 * text.count("&") + 3 * text.count("<") + 3 * text.count(">")
 
 
 def truncate_escaped(text: str, limit: int, ellipsis: str = "…") -> str:
     """Escape `text` and fit it in `limit` characters by cutting the *raw* text, so an entity is
     never split in half (``&am``) and Slack's length limits can never reject the message."""
+    text = clean_for_display(text)
     if escaped_length(text) <= limit:
         return escape_text(text)
     budget = max(limit - len(ellipsis), 0)
@@ -71,14 +79,23 @@ def safe_url(url: str | None) -> str | None:
         return None
     if parts.scheme.lower() not in _SAFE_SCHEMES or not parts.netloc:
         return None
-    encoded = "".join(_URL_ENCODE.get(char, char) for char in url)
+    encoded = "".join(_url_char(char) for char in url)
     return encoded.replace("&", "&amp;")
+
+
+def _url_char(char: str) -> str:
+    """One URL character as it may sit in ``<…|…>``: Slack's separators and invisible or
+    direction-changing characters percent-encoded (the browser reads them the same)."""
+    if is_format_char(char):
+        return quote(char, safe="")
+    return _URL_ENCODE.get(char, char)
 
 
 def link(url: str | None, label: str, limit: int = 2000) -> str:
     """``<url|label>`` in at most `limit` characters, the label escaped and the URL neutralised;
     just the escaped label when the URL is missing, not http(s), or too long to fit."""
     target = safe_url(url)
+    label = clean_for_display(label)
     if not label.strip():
         label = url or "link"
     if target is None or len(target) > limit // 2:

@@ -282,3 +282,54 @@ def test_escaped_text_never_forms_links_mentions_or_code(pieces: list[str]) -> N
     assert not MASKED_LINK.search(unpaired)
     assert not re.search(r"@(everyone|here)", escaped)
     assert not re.search(r"(?<!\\)(?:<(?!https?://)|[`\[\]])", unpaired)
+
+
+def test_invisible_and_direction_changing_characters_are_stripped_everywhere() -> None:
+    """The exact embed for feed text full of bidi controls, zero-width characters and soft
+    hyphens: none survive; the one zero-width space left is the one that breaks a mention."""
+    hostile = alert(
+        title="Lukashenko \u202egnp.exe\u202c meets Bela\u200brus\u00adian \u2066officials\u2069 "
+        "@\u200beveryone",
+        source="Radio\u200b Svaboda\u202e",
+        entities=(EntityView("Be\u200dlarus", "Headline: “Bela\u200brus”\u200f."),),
+        summary=("Officers\u2060 from \u202e23\u202c countries.",),
+        claims=(
+            ClaimView(
+                1,
+                "Minsk\ufeff released \u061c52.",
+                ("stat\u200bistic",),
+                Verdict.FALSE,
+                "Al\u200bice",
+                None,
+                "https://fc.example/52",
+                "it was\u00ad 14",
+            ),
+        ),
+    )
+    assert alert_embed(hostile) == {
+        "type": "rich",
+        "title": "Lukashenko gnp.exe meets Belarusian officials @\u200beveryone",
+        "color": COLOUR_FALSE,
+        "footer": {"text": "Watchdesk alert #42 · Radio Svaboda"},
+        "url": "https://news.example/a/1",
+        "description": "Officers from 23 countries.",
+        "timestamp": "2026-03-01T12:30:00+00:00",
+        "fields": [
+            {"name": "🔎 Belarus", "value": "Headline: “Belarus”.", "inline": False},
+            {
+                "name": "❌ Claim 1 · false (statistic)",
+                "value": "Minsk released 52.\n"
+                "-# checked by Alice · [source](https://fc.example/52) · it was 14",
+                "inline": False,
+            },
+        ],
+    }
+    assert thread_name(hostile) == (
+        "Alert #42: Lukashenko gnp.exe meets Belarusian officials @everyone"
+    )
+
+
+def test_reply_content_strips_invisible_characters() -> None:
+    assert reply_content("Watching Bela\u200brus \u202eok\nline @\u200ceveryone\x07") == (
+        "Watching Belarus ok\nline @\u200beveryone"
+    )

@@ -192,3 +192,59 @@ def test_huge_inputs_fit_slack_limits(size: int) -> None:
 def test_render_reply_escapes_and_bounds() -> None:
     assert render_reply("Added <!channel> & co") == "Added &lt;!channel&gt; &amp; co"
     assert len(render_reply("x" * 10_000)) <= 3900
+
+
+def test_invisible_and_direction_changing_characters_are_stripped_everywhere() -> None:
+    """Feed text with a right-to-left override ("gnp.exe" that reads "exe.png"), zero-width
+    characters, a soft hyphen and isolates: the exact payload Slack receives carries none of
+    them, and URLs keep them only percent-encoded."""
+    alert = make_alert(
+        title="Lukashenko \u202egnp.exe\u202c meets Bela\u200brus\u00adian \u2066officials\u2069",
+        url="https://news.example/\u202eevil?\u200bx=1",
+        source="Ex\u200bample\u202e News",
+        entities=(EntityView("Be\u200dlarus", "Headline: “Bela\u200brus”\u200f."),),
+        summary=("Officers\u2060 from \u202e23\u202c countries.",),
+        claims=(
+            ClaimView(
+                1,
+                "Minsk\ufeff released \u061c52.",
+                ("stat\u200bistic",),
+                Verdict.FALSE,
+                "Al\u200bice",
+                None,
+                "https://fc.example/\u200b52",
+                "it was\u00ad 14",
+            ),
+        ),
+    )
+    message = render_alert(alert)
+    assert texts(message.blocks) == [
+        "*<https://news.example/%E2%80%AEevil?%E2%80%8Bx=1|"
+        "Lukashenko gnp.exe meets Belarusian officials>*",
+        "*Example News*",
+        "<!date^1757673000^{date_short_pretty} {time}|2025-09-12 10:30 UTC>",
+        "alert #42",
+        "*Matched*\n• *Belarus* — Headline: “Belarus”.",
+        "*Summary*\nOfficers from 23 countries.",
+        "*Claims to check* (1)",
+        "*1.* Minsk released 52. _(statistic)_\n"
+        ":x: *false* · by Alice · <https://fc.example/%E2%80%8B52|source> · _it was 14_",
+        "Reply in thread: `2 false &lt;source url&gt;` · `claim 3: misleading — why` · "
+        "`1,2 true` · `all true`",
+    ]
+    assert message.text == (
+        "Lukashenko gnp.exe meets Belarusian officials — Example News · matched Belarus · "
+        "0 of 1 claims unchecked"
+    )
+    wire = json.dumps(message.blocks, ensure_ascii=False) + message.text
+    assert not re.search("[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u00ad\u061c]", wire)
+
+
+def test_a_title_of_only_invisible_characters_reads_untitled() -> None:
+    message = render_alert(make_alert(title="\u200b\u202e\ufeff", url=None))
+    assert texts(message.blocks)[0] == "*(untitled article)*"
+    assert message.text.startswith("(untitled article) — Example News")
+
+
+def test_render_reply_strips_invisible_characters() -> None:
+    assert render_reply("Watching Bela\u200brus \u202eok\x07") == "Watching Belarus ok "
