@@ -111,6 +111,7 @@ class Watchdesk:
             self.checker,
             settings.permissions,
             settings.poll.interval_s,
+            default_channels=settings.default_channels,
         )
 
     @classmethod

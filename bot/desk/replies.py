@@ -125,6 +125,15 @@ class Refusal(UserError):
         super().__init__("".join(plain_part(p) for p in self.parts))
 
 
+def code_parts(text: str) -> tuple[Part, ...]:
+    """Desk-written text with examples between backticks → text and `Code` parts. Only for
+    messages the desk writes itself; user or feed text never goes through here."""
+    pieces = text.split("`")
+    if len(pieces) % 2 == 0:  # an unpaired backtick: no code in it
+        return (text,)
+    return tuple(Code(p) if i % 2 else p for i, p in enumerate(pieces) if p)
+
+
 def lines(*rows: tuple[Part, ...] | Part) -> tuple[Part, ...]:
     """Join rows (each a part or a tuple of parts) with newlines, for multi-line replies."""
     out: list[Part] = []

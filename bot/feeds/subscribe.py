@@ -20,6 +20,15 @@ class CheckedFeed:
     entries: int
 
 
+class NotAFeed(UserError):
+    """The URL is a web page that links feeds; ``links`` are (url, title) of those feeds, so the
+    desk can tell the user how to add one."""
+
+    def __init__(self, message: str, links: list[tuple[str, str | None]]):
+        super().__init__(message)
+        self.links = links
+
+
 class FeedChecker:
     def __init__(self, policy: FetchPolicy):
         self.policy = policy
@@ -38,7 +47,9 @@ class FeedChecker:
                 options = "\n".join(
                     f"• {link}" + (f" ({title})" if title else "") for link, title in links[:5]
                 )
-                raise UserError(f"{url} is a web page, not a feed. Did you mean:\n{options}")
+                raise NotAFeed(
+                    f"{url} is a web page, not a feed. Did you mean:\n{options}", links[:5]
+                )
             raise UserError(
                 f"{url} is a web page, not a feed, and it names no feed. Look for an "
                 f"RSS or Atom link on the site."

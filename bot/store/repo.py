@@ -19,6 +19,7 @@ from bot.errors import UserError
 from bot.models import (
     AlertView,
     Analysis,
+    CheckerVerdict,
     ClaimView,
     Entity,
     EntityView,
@@ -168,6 +169,10 @@ def _on_platforms(column: Any, platforms: Sequence[str]) -> Any:
 # Bound parameters per IN (…) list: far below SQLite's and Postgres's limits, large enough
 # that a feed of a thousand entries is a handful of queries.
 _IN_CHUNK = 500
+
+
+def _checker_verdict(row: VerdictRow) -> CheckerVerdict:
+    return CheckerVerdict(Verdict(row.verdict), row.user_name, row.created_at, row.source_url)
 
 
 def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -613,6 +618,7 @@ class Store:
                 .order_by(AlertClaimRow.n)
             )
             latest = self._latest_verdicts(s, alert_id)
+            by_checker = self._checker_rows(s, alert_id)
             return AlertView(
                 alert_id=alert.id,
                 title=alert.title,
@@ -621,7 +627,9 @@ class Store:
                 published=alert.published,
                 entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
                 summary=tuple(alert.summary),
-                claims=tuple(self._claim_view(c, latest.get(c.n)) for c in claims),
+                claims=tuple(
+                    self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])) for c in claims
+                ),
             )
 
     @staticmethod
@@ -634,9 +642,45 @@ class Store:
         return {row.claim_n: row for row in rows}
 
     @staticmethod
-    def _claim_view(claim: AlertClaimRow, verdict: VerdictRow | None) -> ClaimView:
+    def _checker_rows(s: Session, alert_id: int) -> dict[int, list[VerdictRow]]:
+        """Each checker's latest verdict per claim (a checker is a platform + user id)."""
+        rows = s.scalars(
+            select(VerdictRow)
+            .where(VerdictRow.alert_id == alert_id)
+            .order_by(VerdictRow.created_at, VerdictRow.id)
+        )
+        latest: dict[tuple[int, str, str], VerdictRow] = {}
+        for row in rows:
+            latest.pop((row.claim_n, row.platform, row.user_id), None)
+            latest[(row.claim_n, row.platform, row.user_id)] = row
+        out: dict[int, list[VerdictRow]] = {}
+        for (claim_n, _, _), row in latest.items():
+            out.setdefault(claim_n, []).append(row)
+        return out
+
+    def checker_verdicts(self, alert_id: int) -> dict[int, list[tuple[str, str, CheckerVerdict]]]:
+        """Per claim, every checker's current verdict as (platform, user id, verdict), oldest
+        first; a checker who reset their verdict counts as UNCHECKED."""
+        with self._tx() as s:
+            return {
+                n: [(r.platform, r.user_id, _checker_verdict(r)) for r in rows]
+                for n, rows in self._checker_rows(s, alert_id).items()
+            }
+
+    @staticmethod
+    def _claim_view(
+        claim: AlertClaimRow, verdict: VerdictRow | None, checkers: Sequence[VerdictRow] = ()
+    ) -> ClaimView:
         if verdict is None:
             return ClaimView(claim.n, claim.text, tuple(claim.kinds))
+        disagreements = tuple(
+            _checker_verdict(r)
+            for r in checkers
+            if (r.platform, r.user_id) != (verdict.platform, verdict.user_id)
+            and r.verdict not in (verdict.verdict, Verdict.UNCHECKED.value)
+        )
+        if verdict.verdict == Verdict.UNCHECKED.value:
+            disagreements = ()
         return ClaimView(
             claim.n,
             claim.text,
@@ -646,6 +690,7 @@ class Store:
             verdict.created_at,
             verdict.source_url,
             verdict.note,
+            disagreements,
         )
 
     def claim_due_deliveries(
@@ -751,6 +796,26 @@ class Store:
                 )
                 .limit(1)
             )
+
+    def message_refs(self, alert_ids: Sequence[int]) -> dict[int, list[MessageRef]]:
+        """Where each of these alerts was posted (delivered copies only), for links to them."""
+        out: dict[int, list[MessageRef]] = {}
+        if not alert_ids:
+            return out
+        with self._tx() as s:
+            rows = s.scalars(
+                select(DeliveryRow)
+                .where(
+                    DeliveryRow.alert_id.in_(list(alert_ids)),
+                    DeliveryRow.state == "sent",
+                    DeliveryRow.message_id.is_not(None),
+                )
+                .order_by(DeliveryRow.id)
+            )
+            for row in rows:
+                ref = MessageRef(row.destination, row.message_id or "", row.thread_id)
+                out.setdefault(row.alert_id, []).append(ref)
+        return out
 
     def claim_numbers(self, alert_id: int) -> list[int]:
         with self._tx() as s:
@@ -973,6 +1038,26 @@ class Store:
             if row.name.casefold() == folded or folded in {a.casefold() for a in row.aliases}:
                 return row
         return None
+
+    def update_entity(
+        self,
+        name: str,
+        *,
+        aliases: Sequence[str] | None = None,
+        channels: Sequence[str] | None = None,
+    ) -> bool:
+        """Replace the aliases and/or channels of the active entity called ``name`` (its name,
+        any case); False when there is none."""
+        folded = name.casefold()
+        with self._tx() as s:
+            for row in s.scalars(select(WatchEntityRow).where(WatchEntityRow.removed_at.is_(None))):
+                if row.name.casefold() == folded:
+                    if aliases is not None:
+                        row.aliases = list(aliases)
+                    if channels is not None:
+                        row.channels = list(channels)
+                    return True
+        return False
 
     def remove_entity(self, name: str) -> str | None:
         """Remove by name or alias (case-insensitive); returns the removed entity's name."""

@@ -59,7 +59,8 @@ def build_app(
             f"Slack refused SLACK_BOT_TOKEN ({exc}); copy the Bot User OAuth Token (xoxb-…) again, "
             "check SLACK_API_URL, then run `watchdesk doctor`"
         ) from exc
-    directory = directory or SlackDirectory(client, group_ids)
+    # Verdict groups must be resolved too, or a checker in one could never record a verdict.
+    directory = directory or SlackDirectory(client, [*group_ids, *desk.verdict_groups])
     commands.register(app, desk, directory)
     messages.register(app, desk, directory)
     return app

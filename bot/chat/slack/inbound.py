@@ -17,8 +17,9 @@ from bot.models import Destination
 
 _MARKUP_RE = re.compile(r"<([^<>\s|]+)(?:\|([^<>]*))?>")
 _EMOJI_RE = re.compile(r":([a-z0-9_+\-]+):")
-# Public (C), private (G) and direct (D) conversation ids: an upper-case letter and 8+ more.
-CHANNEL_ID_RE = re.compile(r"[CGD][A-Z0-9]{8,20}")
+# Public (C), private (G) and direct (D) conversation ids: the letter, then upper-case letters
+# and digits (real ids have 9-11 characters; tests and old workspaces use shorter ones).
+CHANNEL_ID_RE = re.compile(r"[CGD][A-Z0-9]{3,20}")
 
 
 def is_channel_id(channel: str) -> bool:
