@@ -506,7 +506,19 @@ def _tail_ok(tokens: Sequence[_Token], k: int) -> bool:
         return tok.norm in _TAIL_PUNCT or tok.norm == "-"
     if tok.kind == "sym":
         return _match_phrase(tokens, k) is not None
+    if _is_scheme(tokens, k):
+        return True  # "2 false javascript:…": a (bad) source, hinted at in `_finish`
     return tok.kind == "word" and tok.norm in _REASON_WORDS
+
+
+def _is_scheme(tokens: Sequence[_Token], k: int) -> bool:
+    """``javascript:`` and the like at ``k``: a link, though not one a checker can open."""
+    return (
+        tokens[k].kind == "word"
+        and _UNSAFE_SCHEME_RE.fullmatch(tokens[k].norm + ":x") is not None
+        and _punct(tokens, k + 1, (":",))
+        and not tokens[k + 1].spaced
+    )
 
 
 # --------------------------------------------------------------------------- public API

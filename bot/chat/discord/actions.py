@@ -19,7 +19,7 @@ from bot.chat.discord import inbound
 from bot.chat.discord.replies import render_reply
 from bot.desk import boundary
 from bot.desk.commands import Actor, Reply
-from bot.models import Destination, Verdict
+from bot.models import Verdict
 
 if TYPE_CHECKING:
     from bot.desk.commands import Desk
@@ -43,9 +43,10 @@ class DeskClient(Protocol):
     def serves(self, guild_id: int | None) -> bool: ...
 
 
-def destination(channel_id: int | str) -> Destination:
-    """The desk's destination for a Discord channel (its id checked to be a snowflake)."""
-    return inbound.destination(channel_id)
+def destination(channel_id: int | str) -> str:
+    """The desk's name for a Discord channel, "discord:<id>" (the id checked to be a
+    snowflake): the text form the store and the outbox hold."""
+    return str(inbound.destination(channel_id))
 
 
 def home_channel_id(channel: Any, fallback: int | None) -> int | None:
