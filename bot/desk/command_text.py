@@ -503,8 +503,9 @@ def _name_of(arg: _Arg, sub: str) -> str:
 def check_name(name: str, role: str) -> str:
     """A name or alias that the watchlist can hold, or a usage error saying why not. Every way
     of adding a name (text commands, Discord options, the CLI) goes through this check."""
-    name = " ".join(unicodedata.normalize("NFC", name).split()) if name.strip() else name.strip()
-    refuse_controls(name, f"watch {role}")
+    # Tabs and line breaks are spacing (collapsed below); every other control is refused.
+    refuse_controls(name, f"watch {role}", allow_newlines=True)
+    name = " ".join(unicodedata.normalize("NFC", name).split())
     if name.lower().startswith(("http://", "https://")):
         raise CommandUsageError(
             "watch",

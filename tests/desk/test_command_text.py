@@ -23,7 +23,7 @@ from bot.desk.command_text import (
     parse_command,
     usage,
 )
-from bot.desk.inbound import ChannelRef, InboundText, LinkRef, MentionRef
+from bot.desk.inbound import ChannelRef, InboundText, LinkRef
 from bot.errors import UserError
 from bot.models import Destination
 

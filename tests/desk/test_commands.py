@@ -11,7 +11,6 @@ import pytest
 from bot.app import Watchdesk
 from bot.chat.console import ConsoleSink
 from bot.desk.commands import Actor
-from bot.errors import UserError
 from bot.models import Verdict
 from tests.factories import build_app, stored_alert
 from tests.loopback import LoopbackServer
