@@ -228,3 +228,36 @@ def test_injection_in_a_command_answer_is_inert(world: DiscordWorld) -> None:
 
 def test_every_answer_in_this_module_allowed_no_mentions(world: DiscordWorld) -> None:
     assert_no_mentions_anywhere(world.fake.calls)
+
+
+def test_replies_name_commands_in_discord_option_syntax(world: DiscordWorld) -> None:
+    """Commands in replies are Discord's own (option syntax, real code spans), never Slack's."""
+    carol = world.fake.carol
+    run(world, carol, "watch add", term="Viktor Khrenin", aliases="Хренин, Khrenin")
+    answer = run(world, carol, "watch remove", term="Хренин")["content"]
+    assert answer == (
+        "“Хренин” is a spelling of Viktor Khrenin, not a watched name itself. Which did you "
+        "mean?\n"
+        "• stop matching only that spelling: `/watch unalias alias:Хренин`\n"
+        "• stop watching Viktor Khrenin entirely: `/watch remove term:Viktor Khrenin`"
+    )
+    answer = run(world, carol, "watch unalias", alias="Хренин")["content"]
+    assert answer == "Viktor Khrenin no longer matches “Хренин”; its spellings are now: Khrenin."
+    again = run(world, carol, "watch add", term="Viktor Khrenin")["content"]
+    assert again.startswith("Viktor Khrenin is already watched, with aliases: Khrenin.")
+    assert "\\`" not in again and '"' not in again  # no escaped code, no Slack-style quoting
+    if "Add them with: " in again:
+        assert "`/watch add term:Viktor Khrenin aliases:" in again
+    run(world, carol, "watch remove", term="Viktor Khrenin")
+
+
+def test_did_you_mean_gives_the_discord_command(
+    world: DiscordWorld, feeds_site: LoopbackServer
+) -> None:
+    page = feeds_site.url("/page.html")
+    feed = feeds_site.url("/rss.xml")
+    answer = run(world, world.fake.carol, "feeds add", url=page)["content"]
+    assert answer == (
+        f"{page} is a web page, not a feed. Did you mean:\n"
+        f"• {feed} — add it with `/feeds add url:{feed}`"
+    )

@@ -282,3 +282,21 @@ def test_escaped_text_never_forms_links_mentions_or_code(pieces: list[str]) -> N
     assert not MASKED_LINK.search(unpaired)
     assert not re.search(r"@(everyone|here)", escaped)
     assert not re.search(r"(?<!\\)(?:<(?!https?://)|[`\[\]])", unpaired)
+
+
+def test_a_disagreement_is_shown_under_the_claim() -> None:
+    from bot.models import CheckerVerdict
+
+    claim = ClaimView(
+        2,
+        "52 prisoners were freed.",
+        ("statistic",),
+        Verdict.TRUE,
+        "Ann",
+        disagreements=(CheckerVerdict(Verdict.FALSE, "Bob @everyone"),),
+    )
+    alert = AlertView(1, "T", None, "S", None, (), (), (claim,))
+    [field] = alert_embed(alert)["fields"]
+    assert field["value"] == (
+        "52 prisoners were freed.\n-# checked by Ann\n-# ⚖️ disagreement — Bob @\u200beveryone said ❌ false"
+    )

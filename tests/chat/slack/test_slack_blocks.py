@@ -192,3 +192,21 @@ def test_huge_inputs_fit_slack_limits(size: int) -> None:
 def test_render_reply_escapes_and_bounds() -> None:
     assert render_reply("Added <!channel> & co") == "Added &lt;!channel&gt; &amp; co"
     assert len(render_reply("x" * 10_000)) <= 3900
+
+
+def test_a_disagreement_is_shown_under_the_claim() -> None:
+    from bot.chat.slack.blocks import claim_status
+    from bot.models import CheckerVerdict
+
+    claim = ClaimView(
+        2,
+        "52 prisoners were freed.",
+        ("statistic",),
+        Verdict.TRUE,
+        "Ann",
+        disagreements=(CheckerVerdict(Verdict.FALSE, "Bob <!here>"),),
+    )
+    assert claim_status(claim) == (
+        ":white_check_mark: *true* · by Ann\n"
+        ":scales: *disagreement* — Bob &lt;!here&gt; said :x: *false*"
+    )
