@@ -59,6 +59,14 @@ def watchdesk_intents(message_content: bool) -> discord.Intents:
     return intents
 
 
+def quiet_voice_notes() -> None:
+    """Watchdesk never joins voice, so discord.py's start-up notes that PyNaCl and davey (voice
+    libraries) are missing are noise. discord.py warns once per process and then clears these
+    flags itself; clearing them first skips exactly those two lines and nothing else."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 class WatchdeskTree(app_commands.CommandTree):
     """Command tree whose errors end as a short ephemeral answer, never silence."""
 
@@ -92,6 +100,7 @@ class WatchdeskBot(commands.Bot):
         message_content: bool = True,
         guild_ready_timeout_s: float = 2.0,
     ) -> None:
+        quiet_voice_notes()
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
