@@ -254,7 +254,7 @@ def _start_slack(app: Watchdesk, connections: ChatConnections) -> None:
 def _start_discord(app: Watchdesk, connections: ChatConnections) -> None:
     from bot.chat.discord.runner import DiscordRunner
 
-    discord_runner = DiscordRunner.from_settings(app.settings.discord, app.desk)
+    discord_runner = DiscordRunner(app.settings.discord, app.desk)
     app.register_sink(discord_runner.sink)
     discord_runner.start()
     connections.add("discord", discord_runner.stop)

@@ -233,22 +233,22 @@ def test_every_answer_in_this_module_allowed_no_mentions(world: DiscordWorld) ->
 def test_replies_name_commands_in_discord_option_syntax(world: DiscordWorld) -> None:
     """Commands in replies are Discord's own (option syntax, real code spans), never Slack's."""
     carol = world.fake.carol
-    run(world, carol, "watch add", term="Viktor Khrenin", aliases="Хренин, Khrenin")
-    answer = run(world, carol, "watch remove", term="Хренин")["content"]
+    run(world, carol, "watch add", term="Pavel Latushka", aliases="Латушка, Latushka")
+    answer = run(world, carol, "watch remove", term="Латушка")["content"]
     assert answer == (
-        "“Хренин” is a spelling of Viktor Khrenin, not a watched name itself. Which did you "
+        "“Латушка” is a spelling of Pavel Latushka, not a watched name itself. Which did you "
         "mean?\n"
-        "• stop matching only that spelling: `/watch unalias alias:Хренин`\n"
-        "• stop watching Viktor Khrenin entirely: `/watch remove term:Viktor Khrenin`"
+        "• stop matching only that spelling: `/watch unalias alias:Латушка`\n"
+        "• stop watching Pavel Latushka entirely: `/watch remove term:Pavel Latushka`"
     )
-    answer = run(world, carol, "watch unalias", alias="Хренин")["content"]
-    assert answer == "Viktor Khrenin no longer matches “Хренин”; its spellings are now: Khrenin."
-    again = run(world, carol, "watch add", term="Viktor Khrenin")["content"]
-    assert again.startswith("Viktor Khrenin is already watched, with aliases: Khrenin.")
+    answer = run(world, carol, "watch unalias", alias="Латушка")["content"]
+    assert answer == "Pavel Latushka no longer matches “Латушка”; its spellings are now: Latushka."
+    again = run(world, carol, "watch add", term="Pavel Latushka")["content"]
+    assert again.startswith("Pavel Latushka is already watched, with aliases: Latushka.")
     assert "\\`" not in again and '"' not in again  # no escaped code, no Slack-style quoting
     if "Add them with: " in again:
-        assert "`/watch add term:Viktor Khrenin aliases:" in again
-    run(world, carol, "watch remove", term="Viktor Khrenin")
+        assert "`/watch add term:Pavel Latushka aliases:" in again
+    run(world, carol, "watch remove", term="Pavel Latushka")
 
 
 def test_did_you_mean_gives_the_discord_command(

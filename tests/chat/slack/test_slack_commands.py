@@ -169,24 +169,24 @@ def test_actor_without_users_read_scope_is_the_bare_id(world: SlackWorld) -> Non
 
 
 def test_replies_name_commands_in_slack_syntax(world: SlackWorld) -> None:
-    run(world, "/watch", 'add "Viktor Khrenin" Хренин Khrenin', user=EDITOR)
-    payload = run(world, "/watch", "remove Хренин", user=EDITOR)
+    run(world, "/watch", 'add "Ihar Marzaliuk" Марзалюк Marzaliuk', user=EDITOR)
+    payload = run(world, "/watch", "remove Марзалюк", user=EDITOR)
     assert payload["text"] == (
-        "“Хренин” is a spelling of Viktor Khrenin, not a watched name itself. Which did you "
+        "“Марзалюк” is a spelling of Ihar Marzaliuk, not a watched name itself. Which did you "
         "mean?\n"
-        "• stop matching only that spelling: `/watch unalias Хренин`\n"
-        '• stop watching Viktor Khrenin entirely: `/watch remove "Viktor Khrenin"`'
+        "• stop matching only that spelling: `/watch unalias Марзалюк`\n"
+        '• stop watching Ihar Marzaliuk entirely: `/watch remove "Ihar Marzaliuk"`'
     )
-    routed = run(world, "/watch", "add Khrenin <#C0NEWS123|news>", user=EDITOR)["text"]
+    routed = run(world, "/watch", "add Marzaliuk <#C0NEWS123|news>", user=EDITOR)["text"]
     assert routed.startswith(
-        "Viktor Khrenin was already watched (Khrenin is one of its spellings)."
+        "Ihar Marzaliuk was already watched (Marzaliuk is one of its spellings)."
     )
     # one code span for the command, the channel outside it as a real Slack channel link
     assert (
-        'To post them to the default channels as well: `/watch add "Viktor Khrenin" +default` '
+        'To post them to the default channels as well: `/watch add "Ihar Marzaliuk" +default` '
         "<#C0NEWS123>\n"
     ) in routed
-    run(world, "/watch", 'remove "Viktor Khrenin"', user=EDITOR)
+    run(world, "/watch", 'remove "Ihar Marzaliuk"', user=EDITOR)
 
 
 def test_claims_open_links_the_alert_by_permalink(world: SlackWorld) -> None:
