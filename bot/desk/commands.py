@@ -372,7 +372,7 @@ class Desk:
 
     def _remove_routes(self, entity: Entity | None, term: str, routes: Sequence[str]) -> Reply:
         if entity is None:
-            raise UserError(f"{term} is not on the watchlist; `/watch list` shows what is.")
+            raise Refusal(f"{term} is not on the watchlist; ", cmd("watch", "list"), " shows it.")
         missing = [r for r in routes if r not in entity.channels]
         if missing:
             shown = _channel_list(entity.channels) if entity.channels else "no channel of its own"
@@ -404,8 +404,10 @@ class Desk:
                     "it: ",
                     cmd("watch", "remove", Arg("term", by_name.name)),
                 )
-            raise UserError(
-                f"No watched name has the spelling “{alias}”; `/watch list` shows them."
+            raise Refusal(
+                f"No watched name has the spelling “{alias}”; ",
+                cmd("watch", "list"),
+                " shows them.",
             )
         left = tuple(a for a in by_alias.aliases if a.casefold() != alias.casefold())
         self.store.update_entity(by_alias.name, aliases=left)
@@ -507,7 +509,7 @@ class Desk:
     def _feeds_enable(self, actor: Actor, url: str) -> Reply:
         self._require_manager(actor, "change the feeds")
         if not self.store.enable_feed(url.strip(), utcnow()):
-            raise UserError(f"{url} is not one of the feeds; `feeds list` shows them.")
+            raise Refusal(f"{url} is not one of the feeds; ", cmd("feeds", "list"), " shows them.")
         return Reply(f"Re-enabled {url}; it will be polled on the next tick.")
 
     def feeds_list(self, actor: Actor) -> Reply:
@@ -521,7 +523,9 @@ class Desk:
         rows = [f"{len(feeds)} feed(s):"]
         rows.extend(self.describe_feed(f) for f in feeds[:MAX_LIST])
         if len(feeds) > MAX_LIST:
-            rows.append(f"… and {len(feeds) - MAX_LIST} more (`watchdesk feeds list` shows all).")
+            rows.append(
+                f"… and {len(feeds) - MAX_LIST} more (run watchdesk feeds list on the server to see all)."
+            )
         return Reply("\n".join(rows))
 
     @staticmethod
