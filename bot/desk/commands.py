@@ -36,7 +36,7 @@ from bot.desk.command_text import (
     parse_command,
     usage_parts_of,
 )
-from bot.desk.inbound import InboundText
+from bot.desk.inbound import InboundText, refuse_controls
 from bot.desk.outbox import Outbox
 from bot.desk.replies import Arg, Code, MessageLink, Part, Refusal, Reply, lines
 from bot.desk.verdicts import (
@@ -477,7 +477,9 @@ class Desk:
 
     def _feeds_add(self, actor: Actor, url: str, interval_s: int | None, name: str | None) -> Reply:
         self._require_manager(actor, "change the feeds")
-        url = check_feed_url(url)
+        # The text form was checked by the parser; here only what every path must refuse (the
+        # guarded fetcher refuses non-web schemes and internal hosts itself, with reasons).
+        url = refuse_controls(url.strip(), "feed address")
         try:
             checked = self.feeds.check(url)
         except NotAFeed as exc:
@@ -509,7 +511,7 @@ class Desk:
     def _feeds_enable(self, actor: Actor, url: str) -> Reply:
         self._require_manager(actor, "change the feeds")
         if not self.store.enable_feed(url.strip(), utcnow()):
-            raise Refusal(f"{url} is not one of the feeds; ", cmd("feeds", "list"), " shows them.")
+            raise UserError(f"{url} is not one of the feeds; `feeds list` shows them.")
         return Reply(f"Re-enabled {url}; it will be polled on the next tick.")
 
     def feeds_list(self, actor: Actor) -> Reply:
@@ -546,9 +548,9 @@ class Desk:
 
     def _feeds_remove(self, actor: Actor, url: str) -> Reply:
         self._require_manager(actor, "change the feeds")
-        url = check_feed_url(url)
+        url = refuse_controls(url.strip(), "feed address")
         if not self.store.remove_feed(url):
-            raise Refusal(f"{url} is not one of the feeds; ", cmd("feeds", "list"), " shows them.")
+            raise UserError(f"{url} is not one of the feeds; `feeds list` shows them.")
         return Reply(f"Removed {url}.")
 
     def feed_urls(self) -> list[str]:
