@@ -102,6 +102,8 @@ class Watchdesk:
             self.checker,
             settings.permissions,
             settings.poll.interval_s,
+            default_channels=settings.default_channels,
+            verdict_groups=settings.permissions.verdict_groups,
         )
 
     @classmethod
@@ -229,7 +231,13 @@ def _start_slack(app: Watchdesk, connections: ChatConnections) -> None:
 def _start_discord(app: Watchdesk, connections: ChatConnections) -> None:
     from bot.chat.discord.runner import DiscordRunner
 
-    discord_runner = DiscordRunner.from_settings(app.settings.discord, app.desk)
+    from bot.chat.discord.sink import DiscordSink
+
+    discord_runner = DiscordRunner(
+        app.settings.discord,
+        app.desk,
+        sink=DiscordSink(timeout=app.settings.outbox.request_timeout_s),
+    )
     app.register_sink(discord_runner.sink)
     discord_runner.start()
     connections.add("discord", discord_runner.stop)

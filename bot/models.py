@@ -255,8 +255,19 @@ class Verdict(StrEnum):
 
 
 @dataclass(frozen=True)
+class CheckerVerdict:
+    """One checker's current verdict on a claim (their latest; verdicts are kept as history)."""
+
+    verdict: Verdict
+    checked_by: str
+    checked_at: datetime | None = None
+    source_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ClaimView:
-    """A claim as an alert shows it: its latest verdict and who gave it."""
+    """A claim as an alert shows it: its latest verdict and who gave it, and ``disagreements``:
+    other checkers whose own latest verdict differs from it (shown, never overwritten)."""
 
     n: int
     text: str
@@ -266,6 +277,7 @@ class ClaimView:
     checked_at: datetime | None = None
     source_url: str | None = None
     note: str | None = None
+    disagreements: tuple[CheckerVerdict, ...] = ()
 
 
 @dataclass(frozen=True)

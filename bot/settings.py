@@ -318,6 +318,8 @@ class PermissionSettings(_Section):
     channels: Strings = ()
     platform_admins: StrictBool = True
     anyone: StrictBool = False
+    # Role / user-group ids whose members may record verdicts; empty = every member may.
+    verdict_groups: Strings = ()
 
 
 class SlackSettings(_Section):

@@ -483,8 +483,9 @@ def test_feeds_add_an_html_page_says_did_you_mean(cli: Cli, site: LoopbackServer
     assert run.code == 2 and run.out == ""
     assert run.err.splitlines() == [
         f"watchdesk: {site.url('/')} is a web page, not a feed. Did you mean:",
-        f"• {site.url('/rss.xml')} (All news)",
-        f"• {site.url('/politics.atom')} (Politics)",
+        f"• {site.url('/rss.xml')} (All news) — add it with /feeds add {site.url('/rss.xml')}",
+        f"• {site.url('/politics.atom')} (Politics) — add it with /feeds add "
+        f"{site.url('/politics.atom')}",
     ]
     assert "No feeds yet" in cli("feeds", "list").out
 

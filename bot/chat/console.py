@@ -49,6 +49,11 @@ def render_alert(alert: AlertView) -> str:
         source = f" ({_clean(claim.source_url)})" if claim.source_url else ""
         kinds = f" [{', '.join(claim.kinds)}]" if claim.kinds else ""
         lines.append(f"     {claim.n}. {status} {_clean(claim.text)}{kinds}{by}{source}")
+        if claim.disagreements:
+            said = "; ".join(
+                f"{_clean(d.checked_by)} said {d.verdict.value}" for d in claim.disagreements
+            )
+            lines.append(f"        ⚖ disagrees: {said}")
     return "\n".join(lines)
 
 

@@ -20,8 +20,7 @@ Grammar (case-insensitive; only the FIRST non-quote line is the command)::
                  "is" "are" "was" "were" "это" "гэта", then at most one intensifier
                  ("definitely", "totally", "clearly", "абсолютно", "цалкам", ...)
     verdict   := a phrase of VERDICT_PHRASES (true / false / misleading / unproven and
-                 synonyms, ✅ ❌ ⚠️ ❓, Slack's :white_check_mark: :x: :warning: :question:,
-                 Russian and Belarusian words) or a reset word ("reset", "undo", "unchecked",
+                 synonyms, ✅ ❌ ⚠️ ❓, Russian and Belarusian words) or a reset word ("reset", "undo", "unchecked",
                  "сброс", "скід") which gives Verdict.UNCHECKED, i.e. clears the claim
     tail      := anything; the first http(s) URL in the tail or in later lines is the source,
                  everything else (minus leading separators, "because", and a "source:"
@@ -29,7 +28,7 @@ Grammar (case-insensitive; only the FIRST non-quote line is the command)::
 
 Examples: ``2 false https://source.example/report``, ``claim 3: misleading — numbers are from
 2021``, ``1 ✅``, ``all true``, ``#2 ❌``, ``2, 3 unproven``, ``2 and 3: true``, ``2-4 false``,
-``Claim 2 is false``, ``<@U123> 2 FALSE <https://x.y|x.y>``, ``утверждение 2 — ложь``,
+``Claim 2 is false``, ``@Watchdesk 2 FALSE https://x.y``, ``утверждение 2 — ложь``,
 ``2 няпраўда https://…``.
 
 Precision rules (why a reply that looks close is still ignored):
@@ -51,9 +50,15 @@ a claim number the alert does not have, a backwards range, an unknown or misspel
 in verdict position ("2 fasle", "claim 2: bogus", "2 mostly true"), "claim 2" with nothing
 after it, or two verdicts in one reply ("2 false, 3 true").
 
-Text is normalised first: NFC, emoji variation selectors dropped, Slack's ``<url|label>`` and
-Discord's ``<url>`` unwrapped to the URL, Slack's ``&amp; &lt; &gt;`` unescaped, leading user
-mentions (``<@U123>``, ``<@!123>``, ``<@123>``) removed, and quoted lines (``> …``) skipped.
+A verdict whose source can't be used is hinted at too: a mention or a channel where the source
+goes, a link that is not http(s) (``javascript:…``, ``data:…``), or a note over
+`MAX_NOTE_CHARS`. `check_source` and `check_note` apply the same rules to verdicts given through
+buttons and options.
+
+The text arrives as the adapter's platform-neutral `InboundText` (or a plain string): links,
+mentions and channels are already references, emoji are Unicode. It is normalised first: NFC,
+emoji variation selectors dropped, leading mentions (of the bot) removed, links read as their
+URL, and quoted lines (``> …``) skipped.
 """
 
 from __future__ import annotations
@@ -62,8 +67,22 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
+from bot.desk.inbound import (
+    ChannelRef,
+    InboundText,
+    LinkRef,
+    MentionRef,
+    placeholder_index,
+    refuse_controls,
+)
+from bot.desk.replies import Part, code_parts
+from bot.errors import UserError
 from bot.models import Verdict
+
+MAX_NOTE_CHARS = 500
+MAX_SOURCE_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -80,9 +99,14 @@ class VerdictRequest:
 @dataclass(frozen=True)
 class VerdictHint:
     """A reply that tried to give a verdict and got the form wrong; ``message`` is one line
-    saying what was wrong and showing the right form."""
+    saying what was wrong and showing the right form (examples between backticks)."""
 
     message: str
+
+    @property
+    def parts(self) -> tuple[Part, ...]:
+        """The message with each backticked example as `Code`, for the adapters to render."""
+        return code_parts(self.message)
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -90,15 +114,14 @@ class VerdictHint:
 VERDICT_PHRASES: dict[Verdict, tuple[str, ...]] = {
     Verdict.TRUE: (
         "true", "correct", "accurate", "verified", "confirmed", "proven", "checks out",
-        "✅", "✔", "☑", "✓", ":white_check_mark:", ":heavy_check_mark:",
-        ":ballot_box_with_check:",
+        "✅", "✔", "☑", "✓",
         "правда", "верно", "подтверждено", "достоверно",
         "праўда", "пацверджана", "слушна",
     ),
     Verdict.FALSE: (
         "false", "wrong", "incorrect", "inaccurate", "fake", "untrue", "not true",
         "not correct", "not accurate", "debunked", "disproven", "fabricated",
-        "❌", "✖", "✗", "✘", ":x:", ":heavy_multiplication_x:",
+        "❌", "✖", "✗", "✘", "❎",
         "ложь", "неправда", "не правда", "неверно", "не верно", "фейк", "фэйк", "недостоверно",
         "хлусня", "няпраўда", "не праўда", "ілжа", "няслушна",
     ),
@@ -106,7 +129,7 @@ VERDICT_PHRASES: dict[Verdict, tuple[str, ...]] = {
         "misleading", "mostly false", "half true", "partly true", "partly false",
         "partially true", "partially false", "out of context", "missing context",
         "lacks context", "needs context", "cherry-picked", "exaggerated", "distorted",
-        "⚠", ":warning:",
+        "⚠",
         "манипуляция", "вводит в заблуждение", "полуправда", "частично правда",
         "частично верно", "вне контекста", "вырвано из контекста", "преувеличение",
         "маніпуляцыя", "уводзіць у зман", "паўпраўда", "часткова праўда",
@@ -117,7 +140,7 @@ VERDICT_PHRASES: dict[Verdict, tuple[str, ...]] = {
         "unconfirmed", "not verified", "not proven", "not confirmed", "no evidence",
         "can't verify", "cannot verify", "can not verify", "cant verify", "couldn't verify",
         "could not verify", "unable to verify",
-        "❓", "❔", ":question:", ":grey_question:",
+        "❓", "❔",
         "не подтверждено", "неподтверждено", "не доказано", "недоказано", "нельзя проверить",
         "невозможно проверить", "не удалось проверить", "нет доказательств",
         "не пацверджана", "непацверджана", "не даказана", "недаказана", "немагчыма праверыць",
@@ -184,16 +207,12 @@ _STRONG_GAP = frozenset({":", "=", "→"})
 _WEAK_GAP = frozenset({".", ")", ",", "-", "–", "—", "−"})
 _TAIL_PUNCT = frozenset(":;,.!(—–-−|/=→…[")
 
-_SLACK_EMOJI_CODES = tuple(
-    p for phrases in VERDICT_PHRASES.values() for p in phrases if p.startswith(":")
-)
-
 # --------------------------------------------------------------------------- tokens
 
 
 @dataclass(frozen=True)
 class _Token:
-    kind: str  # "url" | "num" | "word" | "sym" | "punct"
+    kind: str  # "url" | "num" | "word" | "sym" | "punct" | "ref" (a mention/channel reference)
     text: str
     norm: str
     start: int
@@ -203,7 +222,6 @@ class _Token:
 
 _TOKEN_RE = re.compile(
     r"(?P<url>https?://[^\s<>]+)"
-    r"|(?P<code>" + "|".join(re.escape(c) for c in _SLACK_EMOJI_CODES) + r")"
     r"|(?P<num>\d+)"
     r"|(?P<word>[^\W\d_]+(?:['’][^\W\d_]+)*)"
     r"|(?P<noise>[*_~`]+)"
@@ -247,10 +265,10 @@ def _tokenize(line: str) -> list[_Token]:
             end = start + len(text)
             pos = end
             norm = text
-        elif kind == "code":
-            kind, norm = "sym", text.casefold()
         elif kind == "word":
             norm = _norm_word(text)
+        elif kind == "other" and placeholder_index(text) is not None:
+            kind, norm = "ref", text
         elif kind == "other":
             kind = (
                 "punct" if unicodedata.category(text)[0] == "P" or text in _PUNCT_SYMBOLS else "sym"
@@ -319,33 +337,44 @@ def _match_phrase(tokens: Sequence[_Token], i: int) -> tuple[Verdict, bool, int]
 
 # --------------------------------------------------------------------------- text clean-up
 
-_ANGLE_RE = re.compile(r"<([^<>\s|]+)(?:\|([^<>]*))?>")
-_LEADING_MENTIONS_RE = re.compile(r"^(?:\s*<@[!&]?\w+(?:\|[^<>]*)?>[\s,:]*)+")
 _INVISIBLE_RE = re.compile("[\ufe0e\ufe0f\u200b\u200c\u200d\u2060\ufeff]")
+_MENTION_GAP_RE = re.compile(r"^[\s,:]*")
 
 
-def _unwrap(match: re.Match[str]) -> str:
-    """Slack/Discord angle-bracket markup → what the user typed (mentions stay as they are)."""
-    target, label = match.group(1), match.group(2)
-    if target.lower().startswith(("http://", "https://")):
-        return target
-    if target.lower().startswith("mailto:"):
-        return label or target[7:]
-    if target.startswith("#") and label:
-        return "#" + label
-    emoji = re.fullmatch(r"a?:(\w+):\d+", target)
-    if emoji:  # Discord custom emoji <:name:id>
-        return f":{emoji.group(1)}:"
-    return match.group()
+def _without_leading_mentions(inbound: InboundText) -> list[object]:
+    """The parts after any mentions that open the reply ("@Watchdesk 2 false")."""
+    parts = list(inbound.parts)
+    dropped = False
+    while parts:
+        head = parts[0]
+        if isinstance(head, MentionRef):
+            parts.pop(0)
+            dropped = True
+        elif isinstance(head, str) and dropped and not _MENTION_GAP_RE.sub("", head):
+            parts.pop(0)
+        else:
+            break
+    if dropped and parts and isinstance(parts[0], str):
+        parts[0] = _MENTION_GAP_RE.sub("", parts[0])
+    return parts
 
 
-def _command_lines(text: str) -> tuple[str, list[str]]:
-    """(the command line, the lines after it) with platform markup undone."""
-    text = _INVISIBLE_RE.sub("", unicodedata.normalize("NFC", text))
-    text = _LEADING_MENTIONS_RE.sub("", text)
-    text = _ANGLE_RE.sub(_unwrap, text)
-    text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-    lines = [ln.strip() for ln in text.splitlines()]
+def _command_lines(text: str | InboundText) -> tuple[str, list[str]]:
+    """(the command line, the lines after it); links become their URL, other references one
+    placeholder character each (so a mention where the source goes can be recognised)."""
+    out: list[str] = []
+    n = 0
+    for part in _without_leading_mentions(InboundText.of(text)):
+        if isinstance(part, str):
+            out.append(part)
+        elif isinstance(part, LinkRef):
+            out.append(part.url)
+        else:
+            assert isinstance(part, MentionRef | ChannelRef)
+            out.append(chr(0xFDD0 + min(n, 31)))
+            n += 1
+    joined = _INVISIBLE_RE.sub("", unicodedata.normalize("NFC", "".join(out)))
+    lines = [ln.strip() for ln in joined.splitlines()]
     lines = [ln for ln in lines if ln and not ln.startswith(">")]
     if not lines:
         return "", []
@@ -471,19 +500,33 @@ def _tail_ok(tokens: Sequence[_Token], k: int) -> bool:
     if _is_joiner(tokens, k):
         return False  # "2 fake-news accounts": the verdict word is part of a longer word
     tok = tokens[k]
-    if tok.kind == "url":
+    if tok.kind in ("url", "ref"):
         return True
     if tok.kind == "punct":
         return tok.norm in _TAIL_PUNCT or tok.norm == "-"
     if tok.kind == "sym":
         return _match_phrase(tokens, k) is not None
+    if _is_scheme(tokens, k):
+        return True  # "2 false javascript:…": a (bad) source, hinted at in `_finish`
     return tok.kind == "word" and tok.norm in _REASON_WORDS
+
+
+def _is_scheme(tokens: Sequence[_Token], k: int) -> bool:
+    """``javascript:`` and the like at ``k``: a link, though not one a checker can open."""
+    return (
+        tokens[k].kind == "word"
+        and _UNSAFE_SCHEME_RE.fullmatch(tokens[k].norm + ":x") is not None
+        and _punct(tokens, k + 1, (":",))
+        and not tokens[k + 1].spaced
+    )
 
 
 # --------------------------------------------------------------------------- public API
 
 
-def parse_verdict_reply(text: str, claim_count: int) -> VerdictRequest | VerdictHint | None:
+def parse_verdict_reply(
+    text: str | InboundText, claim_count: int
+) -> VerdictRequest | VerdictHint | None:
     """Read a thread reply to an alert with ``claim_count`` flagged claims.
 
     Returns a :class:`VerdictRequest` for a well-formed verdict, a :class:`VerdictHint` for a
@@ -662,9 +705,73 @@ def _finish(
             )
     rest_first = line[tokens[head.tail].start :] if head.tail < len(tokens) else ""
     rest = [rest_first, *more]
+    unusable = _unusable_source(rest, head)
+    if unusable is not None:
+        return unusable
     url = next((m for ln in rest for m in _URLS_RE.findall(ln)), None)
     source = _trim_url(url) if url else None
-    return VerdictRequest(checked, head.verdict, source, _note(rest, source))
+    note = _note(rest, source)
+    if note is not None and len(note) > MAX_NOTE_CHARS:
+        return VerdictHint(
+            f"That note is {len(note)} characters; a verdict's note holds {MAX_NOTE_CHARS}. "
+            f"Put the details in the source and keep the note short, like "
+            f"{_example(head.selector, head.verdict.value)}."
+        )
+    return VerdictRequest(checked, head.verdict, source, note)
+
+
+# Schemes people paste that are links but not web pages a checker can open.
+_UNSAFE_SCHEME_RE = re.compile(
+    r"(?<![\w.+-])(javascript|vbscript|data|file|blob|about|chrome|ftp|ftps|sftp|ssh|mailto|tel"
+    r"|ws|wss|gopher|ldap|smb|intent|view-source):\S+",
+    re.IGNORECASE,
+)
+
+
+def _unusable_source(rest: Sequence[str], head: _Head) -> VerdictHint | None:
+    """A hint when what follows the verdict carries a source that can't be used: a mention or a
+    channel (a placeholder here), or a link that is not http(s)."""
+    example = _example(head.selector, head.verdict.value)
+    for ln in rest:
+        if any(placeholder_index(ch) is not None for ch in ln):
+            return VerdictHint(
+                "A mention or a channel can't be a verdict's source: give a web link to the "
+                f"evidence, like {example}, or leave the source out."
+            )
+        bad = _UNSAFE_SCHEME_RE.search(ln)
+        if bad is not None:
+            return VerdictHint(
+                f"“{bad.group(1).lower()}:” links can't be a source: give a web link starting "
+                f"with https://, like {example}."
+            )
+    return None
+
+
+def check_source(url: str | None) -> str | None:
+    """A verdict source from a button or option: None, or an http(s) URL (UserError otherwise)."""
+    if url is None or not url.strip():
+        return None
+    url = refuse_controls(url.strip(), "source")
+    if len(url) > MAX_SOURCE_CHARS:
+        raise UserError(f"That source is over {MAX_SOURCE_CHARS} characters; link the page.")
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or " " in url:
+        raise UserError(f"“{url[:80]}” can't be a source: give a web link starting with https://.")
+    return url
+
+
+def check_note(note: str | None) -> str | None:
+    """A verdict note from any path: None, or text without control characters within
+    `MAX_NOTE_CHARS` (UserError otherwise)."""
+    if note is None or not note.strip():
+        return None
+    note = refuse_controls(note.strip(), "note", allow_newlines=True)
+    if len(note) > MAX_NOTE_CHARS:
+        raise UserError(
+            f"That note is {len(note)} characters; a verdict's note holds {MAX_NOTE_CHARS}. "
+            "Put the details in the source."
+        )
+    return note
 
 
 def _check_claims(selector: _Selector, claim_count: int) -> tuple[int, ...] | None | VerdictHint:

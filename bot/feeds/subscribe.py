@@ -39,6 +39,15 @@ class FeedRefused(UserError):
         self.suggestion = suggestion  # the feed a web page links to, to add instead
 
 
+class NotAFeed(FeedRefused):
+    """A web page that links feeds; ``links`` are (url, title) of those feeds, so the desk can
+    say how to add one."""
+
+    def __init__(self, message: str, url: str, reason: str, links: list[tuple[str, str | None]]):
+        super().__init__(message, url, reason, suggestion=links[0][0])
+        self.links = links
+
+
 class FeedChecker:
     def __init__(self, http: HttpClient):
         self.http = http
@@ -120,9 +129,9 @@ def _web_page(url: str, body: bytes, final_url: str) -> FeedRefused:
             "a web page, not a feed, and it names no feed",
         )
     options = "\n".join(f"• {link}" + (f" ({title})" if title else "") for link, title in links[:5])
-    return FeedRefused(
+    return NotAFeed(
         f"{url} is a web page, not a feed. Did you mean:\n{options}",
         url,
         "a web page, not a feed, that links to a feed",
-        suggestion=links[0][0],
+        links[:5],
     )

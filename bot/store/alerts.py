@@ -14,10 +14,22 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.models import AlertView, Analysis, ClaimView, EntityView, Verdict
+from bot.models import (
+    AlertView,
+    Analysis,
+    CheckerVerdict,
+    ClaimView,
+    EntityView,
+    MessageRef,
+    Verdict,
+)
 from bot.store.base import Repository
 from bot.store.outbox import IntentKind, alert_intents, rearm_edits
 from bot.store.schema import AlertClaimRow, AlertRow, ArticleRow, OutboxRow, VerdictRow
+
+
+def _checker_verdict(row: VerdictRow) -> CheckerVerdict:
+    return CheckerVerdict(Verdict(row.verdict), row.user_name, row.created_at, row.source_url)
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ class AlertRepository(Repository):
                 .order_by(AlertClaimRow.n)
             )
             latest = self._latest_verdicts(s, alert_id)
+            by_checker = self._checker_rows(s, alert_id)
             return AlertView(
                 alert_id=alert.id,
                 title=alert.title,
@@ -104,7 +117,9 @@ class AlertRepository(Repository):
                 published=alert.published,
                 entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
                 summary=tuple(alert.summary),
-                claims=tuple(self._claim_view(c, latest.get(c.n)) for c in claims),
+                claims=tuple(
+                    self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])) for c in claims
+                ),
             )
 
     @staticmethod
@@ -117,9 +132,45 @@ class AlertRepository(Repository):
         return {row.claim_n: row for row in rows}
 
     @staticmethod
-    def _claim_view(claim: AlertClaimRow, verdict: VerdictRow | None) -> ClaimView:
+    def _checker_rows(s: Session, alert_id: int) -> dict[int, list[VerdictRow]]:
+        """Each checker's latest verdict per claim (a checker is a platform + user id)."""
+        rows = s.scalars(
+            select(VerdictRow)
+            .where(VerdictRow.alert_id == alert_id)
+            .order_by(VerdictRow.created_at, VerdictRow.id)
+        )
+        latest: dict[tuple[int, str, str], VerdictRow] = {}
+        for row in rows:
+            latest.pop((row.claim_n, row.platform, row.user_id), None)
+            latest[(row.claim_n, row.platform, row.user_id)] = row
+        out: dict[int, list[VerdictRow]] = {}
+        for (claim_n, _, _), row in latest.items():
+            out.setdefault(claim_n, []).append(row)
+        return out
+
+    def checker_verdicts(self, alert_id: int) -> dict[int, list[tuple[str, str, CheckerVerdict]]]:
+        """Per claim, every checker's current verdict as (platform, user id, verdict), oldest
+        first; a checker who reset their verdict counts as UNCHECKED."""
+        with self._tx() as s:
+            return {
+                n: [(r.platform, r.user_id, _checker_verdict(r)) for r in rows]
+                for n, rows in self._checker_rows(s, alert_id).items()
+            }
+
+    @staticmethod
+    def _claim_view(
+        claim: AlertClaimRow, verdict: VerdictRow | None, checkers: Sequence[VerdictRow] = ()
+    ) -> ClaimView:
         if verdict is None:
             return ClaimView(claim.n, claim.text, tuple(claim.kinds))
+        disagreements = tuple(
+            _checker_verdict(r)
+            for r in checkers
+            if (r.platform, r.user_id) != (verdict.platform, verdict.user_id)
+            and r.verdict not in (verdict.verdict, Verdict.UNCHECKED.value)
+        )
+        if verdict.verdict == Verdict.UNCHECKED.value:
+            disagreements = ()
         return ClaimView(
             claim.n,
             claim.text,
@@ -129,7 +180,29 @@ class AlertRepository(Repository):
             verdict.created_at,
             verdict.source_url,
             verdict.note,
+            disagreements,
         )
+
+    def message_refs(self, alert_ids: Sequence[int]) -> dict[int, list[MessageRef]]:
+        """Where each of these alerts was posted (delivered copies only), for links to them."""
+        out: dict[int, list[MessageRef]] = {}
+        if not alert_ids:
+            return out
+        with self._tx() as s:
+            rows = s.scalars(
+                select(OutboxRow)
+                .where(
+                    OutboxRow.alert_id.in_(list(alert_ids)),
+                    OutboxRow.kind == str(IntentKind.POST_ALERT),
+                    OutboxRow.state == "sent",
+                    OutboxRow.message_id.is_not(None),
+                )
+                .order_by(OutboxRow.id)
+            )
+            for row in rows:
+                ref = MessageRef(row.destination, row.message_id or "", row.thread_id)
+                out.setdefault(row.alert_id or 0, []).append(ref)
+        return out
 
     def alert_for_message(self, destination: str, message_id: str) -> int | None:
         """The alert whose posted message (or its thread) has this id at this destination."""

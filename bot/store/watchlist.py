@@ -86,6 +86,26 @@ class WatchlistRepository(Repository):
                 return row
         return None
 
+    def update_entity(
+        self,
+        name: str,
+        *,
+        aliases: Sequence[str] | None = None,
+        channels: Sequence[str] | None = None,
+    ) -> bool:
+        """Replace the aliases and/or channels of the active entity called ``name`` (its name,
+        any case); False when there is none."""
+        folded = name.casefold()
+        with self._tx() as s:
+            for row in s.scalars(select(WatchEntityRow).where(WatchEntityRow.removed_at.is_(None))):
+                if row.name.casefold() == folded:
+                    if aliases is not None:
+                        row.aliases = list(aliases)
+                    if channels is not None:
+                        row.channels = list(channels)
+                    return True
+        return False
+
     def remove_entity(self, name: str) -> str | None:
         """Remove by name or alias (case-insensitive); returns the removed entity's name."""
         folded = name.casefold()

@@ -375,7 +375,11 @@ LAT_O = "o"
         ("Lukas\u00adhenko speaks", "Lukashenko", "Lukas\u00adhenko"),
         ("Визит Лука\u00adшенко", "Lukashenko", "Лука\u00adшенко"),
         ("Ученья «Ｚａｐａｄ-2025» начались", "Zapad", "Ｚａｐａｄ-2025"),
-        ("The Ｚａｐａｄ drills begin", "Zapad", "Ｚａｐａｄ drills"),  # the alias "Zapad drills", whole
+        (
+            "The Ｚａｐａｄ drills begin",
+            "Zapad",
+            "Ｚａｐａｄ drills",
+        ),  # the alias "Zapad drills", whole
     ],
 )
 def test_look_alike_and_invisible_characters_match(

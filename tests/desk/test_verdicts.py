@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from bot.desk.inbound import InboundText, LinkRef, MentionRef
 from bot.desk.verdicts import (
     VERDICT_PHRASES,
     VerdictHint,
@@ -81,18 +82,14 @@ ACCEPTED = [
     ("claim 5 is totally fabricated", req((5,), F)),
     # case, markup, emoji
     ("2 FALSE", req((2,), F)),
+    # references the adapter found (Slack/Discord markup: tests/chat/*/test_*_inbound.py)
+    (InboundText((MentionRef("@watchdesk"), " 2 false")), req((2,), F)),
+    (InboundText((MentionRef("@watchdesk"), ": 2 false")), req((2,), F)),
+    (InboundText((MentionRef("@watchdesk"), "\n2 false")), req((2,), F)),
+    (InboundText(("2 FALSE ", LinkRef("https://x.y", "x.y"))), req((2,), F, "https://x.y")),
+    ("1 ❎", req((1,), F)),
     ("**2 false**", req((2,), F)),
     ("`2 false`", req((2,), F)),
-    ("2 FALSE <https://x.y|x.y>", req((2,), F, "https://x.y")),
-    (
-        "2 false <https://www.belta.by/president/view/x-123/>",
-        req((2,), F, "https://www.belta.by/president/view/x-123/"),
-    ),
-    ("<@U0123ABCD> 2 false", req((2,), F)),
-    ("<@U0123ABCD|watchdesk> 2 false", req((2,), F)),
-    ("<@123456789012345678> 2 false", req((2,), F)),
-    ("<@!123456789012345678>: 2 false", req((2,), F)),
-    ("<@123456789012345678>\n2 false", req((2,), F)),
     ("1 ✔️", req((1,), T)),
     ("1 ✔", req((1,), T)),
     ("1 ☑️", req((1,), T)),
@@ -100,12 +97,6 @@ ACCEPTED = [
     ("3 ✖️", req((3,), F)),
     ("4 ⚠️", req((4,), M)),
     ("5 ❓", req((5,), U)),
-    ("1 :white_check_mark:", req((1,), T)),
-    ("1 :heavy_check_mark:", req((1,), T)),
-    ("3 :x:", req((3,), F)),
-    ("4 :warning:", req((4,), M)),
-    ("5 :question:", req((5,), U)),
-    ("2 <:white_check_mark:112233445566778899>", req((2,), T)),
     # synonyms
     ("2 correct", req((2,), T)),
     (
@@ -224,19 +215,9 @@ NOTES = [
         "The 52 prisoners were released in 2024, not this week",
     ),
     (
-        "2 false <https://example.org/a?b=1&amp;c=2|example.org>",
-        "https://example.org/a?b=1&c=2",
-        None,
-    ),
-    (
         "> Lukashenko released 52 political prisoners\n2 false https://a.example/x",
         "https://a.example/x",
         None,
-    ),
-    (
-        "2 false\n> quoted\nAT&amp;T numbers differ",
-        None,
-        "AT&T numbers differ",
     ),
     ("2 wrong!", None, None),
     ("claim 2 is true but needs a better source", None, "but needs a better source"),
@@ -265,10 +246,12 @@ CONVERSATION = [
     "2 people are already on it",
     "the 52 prisoners number — anyone have a source?",
     "https://www.belta.by/president/view/x-123/",
-    "<https://x.y|x.y>",
+    InboundText((LinkRef("https://x.y", "x.y"),)),
     "",
     "   \n  ",
-    "<@U0123ABCD>",
+    InboundText((MentionRef("@anna"),)),
+    # Slack's emoji codes are the Slack adapter's business: as text they are talk
+    "1 :white_check_mark:",
     "2",
     "#2",
     "2 false?",

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import discord
 
-from bot.chat.discord.embeds import reply_content
+from bot.chat.discord import inbound
+from bot.chat.discord.replies import render_reply
+from bot.desk import boundary
 from bot.desk.commands import Actor, Reply
-from bot.errors import UserError
 from bot.models import Verdict
 
 if TYPE_CHECKING:
@@ -27,9 +28,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "discord"
 NO_MENTIONS = discord.AllowedMentions.none()
-FAILURE_TEXT = (
-    "Something went wrong on Watchdesk's side; the error has been logged. Please try again."
-)
 NOT_SERVED_TEXT = (
     "Watchdesk is not set up for this server. An operator can add this server's id to "
     "[discord] guilds in the Watchdesk configuration."
@@ -46,8 +44,9 @@ class DeskClient(Protocol):
 
 
 def destination(channel_id: int | str) -> str:
-    """The desk's name for a Discord channel: "discord:<id>"."""
-    return f"{PLATFORM}:{channel_id}"
+    """The desk's name for a Discord channel, "discord:<id>" (the id checked to be a
+    snowflake): the text form the store and the outbox hold."""
+    return str(inbound.destination(channel_id))
 
 
 def home_channel_id(channel: Any, fallback: int | None) -> int | None:
@@ -111,17 +110,10 @@ async def refuse_unserved(interaction: discord.Interaction[Any]) -> bool:
     return True
 
 
-async def call_desk(call: Callable[[], Reply | None], what: str) -> str | None:
-    """Run a desk call off the event loop; a user's mistake becomes its message, anything else
-    is logged with context and becomes a generic apology (never a traceback in chat)."""
-    try:
-        reply = await asyncio.to_thread(call)
-    except UserError as exc:
-        return str(exc)
-    except Exception:
-        log.exception("desk call failed: %s", what)
-        return FAILURE_TEXT
-    return None if reply is None else reply.text
+async def call_desk(call: Callable[[], Reply | None], what: str) -> Reply | None:
+    """Run a desk call off the event loop, behind the desk's one boundary (`bot.desk.boundary`):
+    a user's mistake becomes its message, a bug is logged and becomes `BUG_REPLY`."""
+    return await asyncio.to_thread(boundary.run, call, what)
 
 
 async def answer(
@@ -132,9 +124,11 @@ async def answer(
         return
     actor = actor_from_interaction(interaction)
     await interaction.response.defer(ephemeral=True, thinking=True)
-    text = await call_desk(lambda: call(actor), what)
+    reply = await call_desk(lambda: call(actor), what)
     await interaction.followup.send(
-        reply_content(text or "Done."), ephemeral=True, allowed_mentions=NO_MENTIONS
+        render_reply(reply or Reply("Done."), interaction.guild_id),
+        ephemeral=True,
+        allowed_mentions=NO_MENTIONS,
     )
 
 

@@ -14,10 +14,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.chat.discord.actions import FAILURE_TEXT, NO_MENTIONS
+from bot.chat.discord.actions import NO_MENTIONS
 from bot.chat.discord.cog import WatchdeskCog
-from bot.chat.discord.embeds import reply_content
+from bot.chat.discord.replies import render_reply
 from bot.chat.discord.views import VerdictButton, VerdictSelect
+from bot.errors import BUG_REPLY
 
 if TYPE_CHECKING:
     from bot.desk.commands import Desk
@@ -58,6 +59,14 @@ def watchdesk_intents(message_content: bool) -> discord.Intents:
     return intents
 
 
+def quiet_voice_notes() -> None:
+    """Watchdesk never joins voice, so discord.py's start-up notes that PyNaCl and davey (voice
+    libraries) are missing are noise. discord.py warns once per process and then clears these
+    flags itself; clearing them first skips exactly those two lines and nothing else."""
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
+
+
 class WatchdeskTree(app_commands.CommandTree):
     """Command tree whose errors end as a short ephemeral answer, never silence."""
 
@@ -67,9 +76,10 @@ class WatchdeskTree(app_commands.CommandTree):
         if isinstance(error, app_commands.TransformerError | app_commands.CheckFailure):
             text = str(error)
         else:
-            log.error("slash command failed", exc_info=error)
-            text = FAILURE_TEXT
-        content = reply_content(text)
+            # Discord wraps our own exceptions in CommandInvokeError: still a bug, logged once.
+            log.error("bug in a slash command", exc_info=error)
+            text = BUG_REPLY
+        content = render_reply(text)
         if interaction.response.is_done():
             await interaction.followup.send(content, ephemeral=True, allowed_mentions=NO_MENTIONS)
         else:
@@ -90,6 +100,7 @@ class WatchdeskBot(commands.Bot):
         message_content: bool = True,
         guild_ready_timeout_s: float = 2.0,
     ) -> None:
+        quiet_voice_notes()
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

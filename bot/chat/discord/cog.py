@@ -2,7 +2,8 @@
 
 Each handler only gathers the options Discord already parsed and hands them to the platform-
 neutral Desk, which checks permissions, validates and answers in plain text; answers are
-ephemeral. Thread replies (``2 false https://…``) go to `Desk.handle_thread_reply` unparsed.
+ephemeral. Thread replies (``2 false https://…``) go to `Desk.handle_thread_reply` after
+`bot.chat.discord.inbound` has turned Discord's markup into the desk's neutral form.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from bot.chat.discord.actions import (
     destination,
     refuse_unserved,
 )
-from bot.chat.discord.embeds import reply_content
+from bot.chat.discord.inbound import inbound_text
+from bot.chat.discord.replies import render_reply
 from bot.models import Verdict
 
 if TYPE_CHECKING:
@@ -112,7 +114,8 @@ class WatchdeskCog(commands.Cog):
     @app_commands.describe(
         term="The name as the desk calls it, e.g. Viktor Khrenin",
         aliases="Other spellings, comma-separated, e.g. Хренин, Хрэнін",
-        channel="Post this term's alerts to this channel instead of the default ones",
+        channel="Post this term's alerts to this channel (instead of the default channels)",
+        keep_default="With a channel: post to the default channels as well",
     )
     async def watch_add(
         self,
@@ -120,22 +123,32 @@ class WatchdeskCog(commands.Cog):
         term: app_commands.Range[str, 1, 200],
         aliases: app_commands.Range[str, 1, 1000] | None = None,
         channel: discord.TextChannel | None = None,
+        keep_default: bool = False,
     ) -> None:
         channels = (destination(channel.id),) if channel is not None else ()
         await answer(
             interaction,
-            lambda actor: self.desk.watch_add(actor, term, split_aliases(aliases), channels),
+            lambda actor: self.desk.watch_add(
+                actor, term, split_aliases(aliases), channels, keep_default
+            ),
             f"/watch add {term!r}",
         )
 
-    @watch.command(name="remove", description="Stop watching a name")
-    @app_commands.describe(term="The watched name to remove")
+    @watch.command(name="remove", description="Stop watching a name, or stop one of its routes")
+    @app_commands.describe(
+        term="The watched name to remove",
+        channel="Only stop posting this name's alerts to this channel",
+    )
     async def watch_remove(
-        self, interaction: discord.Interaction[Any], term: app_commands.Range[str, 1, 200]
+        self,
+        interaction: discord.Interaction[Any],
+        term: app_commands.Range[str, 1, 200],
+        channel: discord.TextChannel | None = None,
     ) -> None:
+        channels = (destination(channel.id),) if channel is not None else ()
         await answer(
             interaction,
-            lambda actor: self.desk.watch_remove(actor, term),
+            lambda actor: self.desk.watch_remove(actor, term, channels),
             f"/watch remove {term!r}",
         )
 
@@ -146,6 +159,25 @@ class WatchdeskCog(commands.Cog):
         if not self.bot.serves(interaction.guild_id):
             return []
         return matching_choices(await asyncio.to_thread(self.desk.watch_names), current)
+
+    @watch.command(name="unalias", description="Stop matching one spelling of a watched name")
+    @app_commands.describe(alias="The spelling to drop (the name itself stays watched)")
+    async def watch_unalias(
+        self, interaction: discord.Interaction[Any], alias: app_commands.Range[str, 1, 200]
+    ) -> None:
+        await answer(
+            interaction,
+            lambda actor: self.desk.watch_unalias(actor, alias),
+            f"/watch unalias {alias!r}",
+        )
+
+    @watch_unalias.autocomplete("alias")
+    async def _watch_spellings(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        if not self.bot.serves(interaction.guild_id):
+            return []
+        return matching_choices(await asyncio.to_thread(self.desk.watch_spellings), current)
 
     @watch.command(name="list", description="Show the watchlist")
     async def watch_list(self, interaction: discord.Interaction[Any]) -> None:
@@ -255,22 +287,25 @@ class WatchdeskCog(commands.Cog):
         text = strip_bot_mention(message.content, me.id)
         if not text:
             return
+        neutral = inbound_text(text)
         parent_id = await self._thread_parent(message.channel)
         if parent_id is None:
             return
         thread_id = message.channel.id
         actor = actor_from_message(message)
-        answer_text = await call_desk(
+        reply = await call_desk(
             lambda: self.desk.handle_thread_reply(
-                actor, destination(parent_id), str(thread_id), text
+                actor, destination(parent_id), str(thread_id), neutral
             ),
             f"thread reply in {thread_id}",
         )
-        if not answer_text:
+        if reply is None:
             return
         try:
             await message.reply(
-                reply_content(answer_text), mention_author=False, allowed_mentions=NO_MENTIONS
+                render_reply(reply, message.guild.id),
+                mention_author=False,
+                allowed_mentions=NO_MENTIONS,
             )
         except discord.HTTPException as exc:  # e.g. the thread was locked meanwhile
             log.warning("could not answer in thread %s: %s", thread_id, exc)

@@ -218,7 +218,15 @@ def _claim_status(claim: ClaimView) -> str:
         parts.append(f"[source]({source.translate(_URL_BRACKETS)})")
     if claim.note:
         parts.append(escape_text(clip(one_line(claim.note), 300)))
-    return "-# " + " · ".join(parts) if parts else ""
+    status = "-# " + " · ".join(parts) if parts else ""
+    if claim.disagreements:
+        said = "; ".join(
+            f"{escape_text(clip(one_line(d.checked_by), 80))} said "
+            f"{VERDICT_ICON.get(d.verdict, '⬜')} {d.verdict.value}"
+            for d in claim.disagreements[:5]
+        )
+        status += f"\n-# ⚖️ disagreement — {said}"
+    return status
 
 
 def _field(name: str, value: str) -> dict[str, Any]:

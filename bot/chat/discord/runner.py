@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -39,35 +38,6 @@ READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 
 
-@dataclass(frozen=True)
-class DiscordConfig:
-    """What the runner needs; `from_settings` fills it from ``[discord]`` and the environment."""
-
-    token: str
-    guild_ids: tuple[int, ...] = ()
-    api_url: str = DEFAULT_API_URL
-    gateway_url: str = DEFAULT_GATEWAY_URL
-    sync_global: bool = False
-    message_content: bool = True  # falls back to off when the portal has not enabled it
-    ready_timeout_s: float = READY_TIMEOUT_S
-    # how long discord.py waits after the last GUILD_CREATE before it reports ready
-    guild_ready_timeout_s: float = 2.0
-
-    @classmethod
-    def from_settings(cls, settings: DiscordSettings) -> DiscordConfig:
-        if not settings.token:
-            raise ConfigError(
-                "DISCORD_TOKEN is not set: put the bot token from the Discord developer portal in the environment"
-            )
-        return cls(
-            token=settings.token,
-            guild_ids=tuple(settings.guilds),
-            api_url=settings.api_url or DEFAULT_API_URL,
-            gateway_url=settings.gateway_url or DEFAULT_GATEWAY_URL,
-            sync_global=settings.sync_global,
-        )
-
-
 def point_discord_py_at(api_url: str, gateway_url: str) -> None:
     """Make discord.py talk to these REST and gateway URLs (process-wide)."""
     api = yarl.URL(api_url)
@@ -85,26 +55,47 @@ def point_discord_py_at(api_url: str, gateway_url: str) -> None:
 
 
 class DiscordRunner:
-    """Owns the bot's thread and loop. One per process (discord.py's URLs are global)."""
+    """Owns the bot's thread and loop. One per process (discord.py's URLs are global).
+
+    Takes the ``[discord]`` settings as they are (token, guilds, URLs, global sync); the two
+    timeouts are tuning for tests, and ``message_content`` falls back to off by itself when the
+    developer portal has not enabled the intent.
+    """
 
     def __init__(
-        self, config: DiscordConfig, desk: Desk, *, sink: DiscordSink | None = None
+        self,
+        settings: DiscordSettings,
+        desk: Desk,
+        *,
+        sink: DiscordSink | None = None,
+        ready_timeout_s: float = READY_TIMEOUT_S,
+        guild_ready_timeout_s: float = 2.0,
+        message_content: bool = True,
     ) -> None:
-        self.config = config
+        if not settings.token:
+            raise ConfigError(
+                "DISCORD_TOKEN is not set: put the bot token from the Discord developer portal "
+                "in the environment"
+            )
+        self.settings = settings
+        self.token: str = settings.token
+        self.api_url = settings.api_url or DEFAULT_API_URL
+        self.gateway_url = settings.gateway_url or DEFAULT_GATEWAY_URL
+        self.ready_timeout_s = ready_timeout_s
+        # how long discord.py waits after the last GUILD_CREATE before it reports ready
+        self.guild_ready_timeout_s = guild_ready_timeout_s
         self.desk = desk
         self.sink = sink if sink is not None else DiscordSink()
         self.bot: WatchdeskBot | None = None
-        self.message_content = config.message_content
+        self.message_content = message_content
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
         self._failure: BaseException | None = None
 
-    @classmethod
-    def from_settings(
-        cls, settings: DiscordSettings, desk: Desk, *, sink: DiscordSink | None = None
-    ) -> DiscordRunner:
-        return cls(DiscordConfig.from_settings(settings), desk, sink=sink)
+    @property
+    def guild_ids(self) -> tuple[int, ...]:
+        return tuple(self.settings.guilds)
 
     def start(self) -> None:
         """Connect and wait until Discord says the bot is ready.
@@ -114,13 +105,11 @@ class DiscordRunner:
         """
         if self._thread is not None:
             raise RuntimeError("this DiscordRunner was already started")
-        point_discord_py_at(self.config.api_url, self.config.gateway_url)
+        point_discord_py_at(self.api_url, self.gateway_url)
         self._thread = threading.Thread(target=self._thread_main, name="discord", daemon=True)
         self._thread.start()
-        if not self._ready.wait(self.config.ready_timeout_s):
-            raise TimeoutError(
-                f"Discord did not become ready within {self.config.ready_timeout_s:.0f}s"
-            )
+        if not self._ready.wait(self.ready_timeout_s):
+            raise TimeoutError(f"Discord did not become ready within {self.ready_timeout_s:.0f}s")
         if self._failure is not None:
             failure, self._failure = self._failure, None
             self._thread.join(STOP_TIMEOUT_S)
@@ -171,7 +160,7 @@ class DiscordRunner:
             bot = self._new_bot()
             try:
                 async with bot:
-                    await bot.start(self.config.token)
+                    await bot.start(self.token)
                 return
             except discord.PrivilegedIntentsRequired:
                 if not self.message_content:
@@ -186,10 +175,10 @@ class DiscordRunner:
     def _new_bot(self) -> WatchdeskBot:
         bot = WatchdeskBot(
             self.desk,
-            guild_ids=self.config.guild_ids,
-            sync_global=self.config.sync_global,
+            guild_ids=self.guild_ids,
+            sync_global=self.settings.sync_global,
             message_content=self.message_content,
-            guild_ready_timeout_s=self.config.guild_ready_timeout_s,
+            guild_ready_timeout_s=self.guild_ready_timeout_s,
         )
 
         async def on_ready() -> None:
@@ -203,4 +192,4 @@ class DiscordRunner:
 
     def __repr__(self) -> str:
         state: Any = "running" if self._thread and self._thread.is_alive() else "stopped"
-        return f"<DiscordRunner {state} guilds={self.config.guild_ids}>"
+        return f"<DiscordRunner {state} guilds={self.guild_ids}>"

@@ -13,11 +13,13 @@ Wiring order, because the desk needs its sinks and the listeners need the desk::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_bolt.error import BoltError
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk import WebClient
 
 from bot.chat.slack.client import build_web_client
@@ -27,6 +29,27 @@ from bot.desk.commands import Desk
 from bot.errors import ConfigError
 
 __all__ = ["build_app", "build_web_client", "has_signing_secret"]
+
+BOLT_LOGGER = "slack_bolt.App"
+
+
+class _ExpectedBoltNotes(logging.Filter):
+    """Drops the one Bolt warning every correct start logs: Bolt reads SLACK_BOT_TOKEN from the
+    environment even though we hand it a ready `WebClient`, then warns that the token is
+    unused. Every other Bolt message passes."""
+
+    NOTES = frozenset({warning_client_prioritized_and_token_skipped()})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() not in self.NOTES
+
+
+_BOLT_FILTER = _ExpectedBoltNotes()
+
+
+def quiet_expected_bolt_notes() -> None:
+    """Install the filter once (idempotent: logging keeps one copy of the same filter)."""
+    logging.getLogger(BOLT_LOGGER).addFilter(_BOLT_FILTER)
 
 
 def build_app(
@@ -43,6 +66,7 @@ def build_app(
     ``signing_secret`` is required for HTTP mode (requests are verified with it); Socket Mode
     needs none. `runner.serve_http` refuses an app built without one.
     """
+    quiet_expected_bolt_notes()
     try:
         app = App(
             client=client,
@@ -59,7 +83,8 @@ def build_app(
             f"Slack refused SLACK_BOT_TOKEN ({exc}); copy the Bot User OAuth Token (xoxb-…) again, "
             "check SLACK_API_URL, then run `watchdesk doctor`"
         ) from exc
-    directory = directory or SlackDirectory(client, group_ids)
+    # Verdict groups must be resolved too, or a checker in one could never record a verdict.
+    directory = directory or SlackDirectory(client, [*group_ids, *desk.verdict_groups])
     commands.register(app, desk, directory)
     messages.register(app, desk, directory)
     return app

@@ -125,7 +125,20 @@ def claim_status(claim: ClaimView) -> str:
             parts.append(truncate_escaped(claim.source_url, 300))
     if claim.note and claim.note.strip():
         parts.append(f"_{truncate_escaped(claim.note.strip(), 500)}_")
-    return " · ".join(parts)
+    status = " · ".join(parts)
+    if claim.disagreements:
+        status += "\n" + disagreement_line(claim)
+    return status
+
+
+def disagreement_line(claim: ClaimView) -> str:
+    """Other checkers' verdicts that differ from the one shown: a disagreement, not history."""
+    said = "; ".join(
+        f"{truncate_escaped(d.checked_by, 100)} said {VERDICT_BADGES[d.verdict]}"
+        for d in claim.disagreements[:5]
+    )
+    more = len(claim.disagreements) - 5
+    return f":scales: *disagreement* — {said}" + (f" (+{more} more)" if more > 0 else "")
 
 
 def _claim(claim: ClaimView) -> SectionBlock:

@@ -56,6 +56,22 @@ class SlackDirectory:
         self._lock = threading.Lock()
         self._users: dict[str, tuple[float, SlackUser]] = {}
         self._groups: dict[str, tuple[float, frozenset[str]]] = {}
+        self._workspace: dict[str, tuple[float, str]] = {}
+
+    def workspace_url(self) -> str | None:
+        """The workspace's base URL (``https://team.slack.com/``) from ``auth.test``, for
+        message permalinks; None when Slack would not say (links are then left out)."""
+        cached = self._fresh(self._workspace, "url")
+        if cached is not None:
+            return cached or None
+        try:
+            url = str(self.client.auth_test().get("url") or "")
+        except (SlackClientError, OSError) as exc:
+            log.warning("auth.test failed (%s); replies carry no message links", exc)
+            return None
+        with self._lock:
+            self._workspace["url"] = (self._clock(), url)
+        return url or None
 
     def actor(self, user_id: str, channel: str, fallback_name: str = "") -> Actor:
         user = self.user(user_id, fallback_name)

@@ -60,7 +60,7 @@ def test_commands_are_registered_in_the_configured_guild(world: DiscordWorld) ->
     def subcommands(name: str) -> dict[str, Any]:
         return {o["name"]: o for o in commands[name]["options"]}
 
-    assert sorted(subcommands("watch")) == ["add", "list", "remove", "test"]
+    assert sorted(subcommands("watch")) == ["add", "list", "remove", "test", "unalias"]
     assert sorted(subcommands("feeds")) == ["add", "list", "remove"]
     assert sorted(subcommands("claims")) == ["open"]
     add = {o["name"]: o for o in subcommands("watch")["add"]["options"]}
@@ -70,6 +70,11 @@ def test_commands_are_registered_in_the_configured_guild(world: DiscordWorld) ->
         0,
         5,
     ]  # text, announcement
+    assert (add["keep_default"]["type"], add["keep_default"]["required"]) == (5, False)  # bool
+    remove = {o["name"]: o for o in subcommands("watch")["remove"]["options"]}
+    assert remove["channel"]["type"] == 7 and remove["channel"]["required"] is False
+    unalias = subcommands("watch")["unalias"]["options"][0]
+    assert (unalias["name"], unalias["autocomplete"]) == ("alias", True)
     assert subcommands("watch")["remove"]["options"][0]["autocomplete"] is True
     assert subcommands("feeds")["remove"]["options"][0]["autocomplete"] is True
     verdict = {o["name"]: o for o in commands["verdict"]["options"]}
@@ -179,7 +184,22 @@ def test_feeds_add_errors_say_what_to_do(world: DiscordWorld, feeds_site: Loopba
 def test_claims_open_lists_unchecked_claims(world: DiscordWorld) -> None:
     alert_id = world.new_alert(201)
     answer = run(world, world.fake.bob, "claims open")["content"]
-    assert f"alert #{alert_id} “Story 201” — claim 1: Claim number 1 with 52 prisoners." in answer
+    assert answer == (
+        "Unchecked claims, oldest first:\n"
+        f"• alert #{alert_id} “Story 201”\n"
+        "    claim 1: Claim number 1 with 52 prisoners.\n"
+        "    claim 2: Claim number 2 with 52 prisoners.\n"
+        "    claim 3: Claim number 3 with 52 prisoners."
+    )
+    # once posted, the alert is linked by its jump URL
+    ref = world.delivered(alert_id)
+    answer = run(world, world.fake.bob, "claims open")["content"]
+    jump = f"https://discord.com/channels/{world.fake.guild_id}/{world.fake.alerts_channel}/{ref.message_id}"
+    assert answer.startswith(
+        "Unchecked claims, oldest first:\n"
+        f"• alert #{alert_id} “Story 201” · [open the alert](<{jump}>)\n"
+        "    claim 1: Claim number 1 with 52 prisoners.\n"
+    )
 
 
 def test_a_guild_not_configured_is_refused(world: DiscordWorld) -> None:
@@ -208,3 +228,36 @@ def test_injection_in_a_command_answer_is_inert(world: DiscordWorld) -> None:
 
 def test_every_answer_in_this_module_allowed_no_mentions(world: DiscordWorld) -> None:
     assert_no_mentions_anywhere(world.fake.calls)
+
+
+def test_replies_name_commands_in_discord_option_syntax(world: DiscordWorld) -> None:
+    """Commands in replies are Discord's own (option syntax, real code spans), never Slack's."""
+    carol = world.fake.carol
+    run(world, carol, "watch add", term="Pavel Latushka", aliases="Латушка, Latushka")
+    answer = run(world, carol, "watch remove", term="Латушка")["content"]
+    assert answer == (
+        "“Латушка” is a spelling of Pavel Latushka, not a watched name itself. Which did you "
+        "mean?\n"
+        "• stop matching only that spelling: `/watch unalias alias:Латушка`\n"
+        "• stop watching Pavel Latushka entirely: `/watch remove term:Pavel Latushka`"
+    )
+    answer = run(world, carol, "watch unalias", alias="Латушка")["content"]
+    assert answer == "Pavel Latushka no longer matches “Латушка”; its spellings are now: Latushka."
+    again = run(world, carol, "watch add", term="Pavel Latushka")["content"]
+    assert again.startswith("Pavel Latushka is already watched, with aliases: Latushka.")
+    assert "\\`" not in again and '"' not in again  # no escaped code, no Slack-style quoting
+    if "Add them with: " in again:
+        assert "`/watch add term:Pavel Latushka aliases:" in again
+    run(world, carol, "watch remove", term="Pavel Latushka")
+
+
+def test_did_you_mean_gives_the_discord_command(
+    world: DiscordWorld, feeds_site: LoopbackServer
+) -> None:
+    page = feeds_site.url("/page.html")
+    feed = feeds_site.url("/rss.xml")
+    answer = run(world, world.fake.carol, "feeds add", url=page)["content"]
+    assert answer == (
+        f"{page} is a web page, not a feed. Did you mean:\n"
+        f"• {feed} — add it with `/feeds add url:{feed}`"
+    )

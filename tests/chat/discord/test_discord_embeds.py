@@ -333,3 +333,21 @@ def test_reply_content_strips_invisible_characters() -> None:
     assert reply_content("Watching Bela\u200brus \u202eok\nline @\u200ceveryone\x07") == (
         "Watching Belarus ok\nline @\u200beveryone"
     )
+
+
+def test_a_disagreement_is_shown_under_the_claim() -> None:
+    from bot.models import CheckerVerdict
+
+    claim = ClaimView(
+        2,
+        "52 prisoners were freed.",
+        ("statistic",),
+        Verdict.TRUE,
+        "Ann",
+        disagreements=(CheckerVerdict(Verdict.FALSE, "Bob @everyone"),),
+    )
+    alert = AlertView(1, "T", None, "S", None, (), (), (claim,))
+    [field] = alert_embed(alert)["fields"]
+    assert field["value"] == (
+        "52 prisoners were freed.\n-# checked by Ann\n-# ⚖️ disagreement — Bob @\u200beveryone said ❌ false"
+    )

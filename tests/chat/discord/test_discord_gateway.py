@@ -4,7 +4,6 @@ fallback when Message Content is not enabled), reconnects, command sync and logi
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
@@ -13,7 +12,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.chat.discord.client import invite_url
-from bot.chat.discord.runner import DiscordConfig, DiscordRunner, point_discord_py_at
+from bot.chat.discord.runner import DiscordRunner, point_discord_py_at
 from bot.errors import ConfigError
 from bot.settings import DiscordSettings
 from tests.chat.discord.fake_discord import INTENT_MESSAGE_CONTENT, TOKEN, FakeDiscord
@@ -87,10 +86,13 @@ def test_without_the_message_content_intent_mentions_still_work(tmp_path: Path) 
 
 def test_a_rejected_token_is_a_config_error(world: DiscordWorld) -> None:
     fake = world.fake
-    config = DiscordConfig(
-        "not-the-token", (fake.guild_id,), fake.api_url, fake.gateway_url, ready_timeout_s=10
+    settings = DiscordSettings(
+        token="not-the-token",
+        guilds=(fake.guild_id,),
+        api_url=fake.api_url,
+        gateway_url=fake.gateway_url,
     )
-    runner = DiscordRunner(config, world.watchdesk.desk)
+    runner = DiscordRunner(settings, world.watchdesk.desk, ready_timeout_s=10)
     with pytest.raises(ConfigError, match="DISCORD_TOKEN"):
         runner.start()
     runner.stop()
@@ -98,14 +100,15 @@ def test_a_rejected_token_is_a_config_error(world: DiscordWorld) -> None:
 
 def test_settings_problems_are_config_errors(world: DiscordWorld) -> None:
     with pytest.raises(ConfigError, match="DISCORD_TOKEN is not set"):
-        DiscordConfig.from_settings(DiscordSettings())
+        DiscordRunner(DiscordSettings(), world.watchdesk.desk)
     with pytest.raises(ConfigError, match="DISCORD_API_URL"):
         point_discord_py_at("discord.com/api/v10", "wss://gateway.discord.gg/")
     with pytest.raises(ConfigError, match="DISCORD_GATEWAY_URL"):
         point_discord_py_at("https://discord.com/api/v10", "https://gateway.discord.gg/")
-    defaults = DiscordConfig.from_settings(DiscordSettings(token="t", guilds=(1, 2)))
-    assert defaults == replace(
-        defaults, api_url="https://discord.com/api/v10", gateway_url="wss://gateway.discord.gg/"
+    defaults = DiscordRunner(DiscordSettings(token="t", guilds=(1, 2)), world.watchdesk.desk)
+    assert (defaults.api_url, defaults.gateway_url) == (
+        "https://discord.com/api/v10",
+        "wss://gateway.discord.gg/",
     )
     assert defaults.guild_ids == (1, 2)
 

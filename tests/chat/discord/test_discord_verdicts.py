@@ -110,7 +110,7 @@ def test_a_reply_naming_a_missing_claim_gets_a_hint_and_changes_nothing(
     fake.say(fake.bob, int(ref.message_id), "7 false")
     reply = thread_reply(fake, ref.message_id, mark)
     assert reply.body["content"] == (
-        "There is no claim 7 in this alert (claims 1–3). Reply like: \\`2 false https://source\\`."
+        "There is no claim 7 in this alert (claims 1–3). Reply like: `2 false https://source`."
     )
     assert not [c for c in world.since(mark) if c.method == "PATCH"]
 

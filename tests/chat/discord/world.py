@@ -4,12 +4,12 @@ client run by `DiscordRunner`, and the fake Discord it talks to."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.app import Watchdesk
-from bot.chat.discord.runner import DiscordConfig, DiscordRunner
+from bot.chat.discord.runner import DiscordRunner
 from bot.chat.discord.sink import DiscordSink
 from bot.models import MessageRef
 from bot.settings import Settings, settings_from_mapping
@@ -61,12 +61,13 @@ class DiscordWorld:
 
     @staticmethod
     def new_runner(settings: Settings, watchdesk: Watchdesk, sink: DiscordSink) -> DiscordRunner:
-        config = replace(
-            DiscordConfig.from_settings(settings.discord),
+        return DiscordRunner(
+            settings.discord,
+            watchdesk.desk,
+            sink=sink,
             guild_ready_timeout_s=0.05,
             ready_timeout_s=20,
         )
-        return DiscordRunner(config, watchdesk.desk, sink=sink)
 
     def restart(self) -> None:
         """Stop the Discord client and start a fresh one, as a process restart would."""

@@ -248,3 +248,21 @@ def test_a_title_of_only_invisible_characters_reads_untitled() -> None:
 
 def test_render_reply_strips_invisible_characters() -> None:
     assert render_reply("Watching Bela\u200brus \u202eok\x07") == "Watching Belarus ok "
+
+
+def test_a_disagreement_is_shown_under_the_claim() -> None:
+    from bot.chat.slack.blocks import claim_status
+    from bot.models import CheckerVerdict
+
+    claim = ClaimView(
+        2,
+        "52 prisoners were freed.",
+        ("statistic",),
+        Verdict.TRUE,
+        "Ann",
+        disagreements=(CheckerVerdict(Verdict.FALSE, "Bob <!here>"),),
+    )
+    assert claim_status(claim) == (
+        ":white_check_mark: *true* · by Ann\n"
+        ":scales: *disagreement* — Bob &lt;!here&gt; said :x: *false*"
+    )

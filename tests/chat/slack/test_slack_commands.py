@@ -168,3 +168,31 @@ def test_actor_without_users_read_scope_is_the_bare_id(world: SlackWorld) -> Non
     finally:
         world.fake.scopes = "chat:write,commands,channels:history,groups:history,channels:read,groups:read,users:read,usergroups:read"
     assert text.startswith("Sorry, you can't change the watchlist") and "U0NEW001" in text
+
+
+def test_replies_name_commands_in_slack_syntax(world: SlackWorld) -> None:
+    run(world, "/watch", 'add "Ihar Marzaliuk" Марзалюк Marzaliuk', user=EDITOR)
+    payload = run(world, "/watch", "remove Марзалюк", user=EDITOR)
+    assert payload["text"] == (
+        "“Марзалюк” is a spelling of Ihar Marzaliuk, not a watched name itself. Which did you "
+        "mean?\n"
+        "• stop matching only that spelling: `/watch unalias Марзалюк`\n"
+        '• stop watching Ihar Marzaliuk entirely: `/watch remove "Ihar Marzaliuk"`'
+    )
+    routed = run(world, "/watch", "add Marzaliuk <#C0NEWS123|news>", user=EDITOR)["text"]
+    assert routed.startswith(
+        "Ihar Marzaliuk was already watched (Marzaliuk is one of its spellings)."
+    )
+    # one code span for the command, the channel outside it as a real Slack channel link
+    assert (
+        'To post them to the default channels as well: `/watch add "Ihar Marzaliuk" +default` '
+        "<#C0NEWS123>\n"
+    ) in routed
+    run(world, "/watch", 'remove "Ihar Marzaliuk"', user=EDITOR)
+
+
+def test_claims_open_links_the_alert_by_permalink(world: SlackWorld) -> None:
+    alert_id, ts = world.posted_alert(claims=1)
+    text = run(world, "/claims", "")["text"]
+    link = f"<https://fake.slack.test/archives/{DESK}/p{ts.replace('.', '')}|open the alert>"
+    assert f"• alert #{alert_id} “" in text and f" · {link}\n    claim 1: " in text

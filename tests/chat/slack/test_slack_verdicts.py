@@ -166,9 +166,44 @@ def test_thread_broadcast_counts(world: SlackWorld) -> None:
 def test_hostile_note_is_escaped_in_the_update(world: SlackWorld) -> None:
     _alert_id, ts = world.posted_alert(claims=2)
     world.reset()
-    world.event("claim 1: false — see &lt;!channel&gt; and <!here>", thread_ts=ts)
+    world.event("claim 1: false — see &lt;!channel&gt; and &lt;!here&gt;", thread_ts=ts)
     (update,) = world.fake.wait_for("chat.update")
     (confirm,) = world.fake.wait_for("chat.postMessage")
     for raw in (update.raw_body, confirm.raw_body):
         assert b"<!channel>" not in raw and b"<!here>" not in raw
     assert b"&lt;!channel&gt;" in update.raw_body
+
+
+@pytest.mark.parametrize(
+    ("reply", "hint"),
+    [
+        (
+            "2 false <!here>",
+            "A mention or a channel can't be a verdict's source: give a web link to the "
+            "evidence, like `2 false https://source`, or leave the source out.",
+        ),
+        (
+            "2 false javascript:alert(1)",
+            "“javascript:” links can't be a source: give a web link starting with https://, "
+            "like `2 false https://source`.",
+        ),
+        (
+            "claim 2: false — " + "x" * 600,
+            "That note is 600 characters; a verdict's note holds 500. Put the details in the "
+            "source and keep the note short, like `2 false https://source`.",
+        ),
+    ],
+)
+def test_unusable_source_gets_a_private_hint(world: SlackWorld, reply: str, hint: str) -> None:
+    alert_id, ts = world.posted_alert(claims=3)
+    world.reset()
+    world.event(reply, thread_ts=ts)
+    (sent,) = world.fake.wait_for("chat.postEphemeral")
+    assert {k: sent.params[k] for k in ("channel", "user", "thread_ts", "text")} == {
+        "channel": DESK,
+        "user": ALICE,
+        "thread_ts": ts,
+        "text": hint,
+    }
+    assert world.fake.calls_to("chat.update") == []
+    assert set(verdicts(world, alert_id).values()) == {Verdict.UNCHECKED}

@@ -16,14 +16,16 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.chat.slack.blocks import render_reply
 from bot.chat.slack.directory import SlackDirectory
+from bot.chat.slack.inbound import inbound_text, is_channel_id
+from bot.chat.slack.replies import render_reply
+from bot.desk import boundary
 from bot.desk.commands import Desk
+from bot.models import Destination
 
 log = logging.getLogger(__name__)
 
 HUMAN_SUBTYPES = frozenset({None, "thread_broadcast"})
-FAILURE_TEXT = "Watchdesk could not record that (the error is logged); please try again."
 
 
 class SeenEvents:
@@ -74,23 +76,25 @@ def handle_thread_reply(
     desk: Desk, directory: SlackDirectory, client: WebClient, event: dict[str, Any]
 ) -> None:
     channel, thread_ts, user = event["channel"], event["thread_ts"], event["user"]
-    destination = f"slack:{channel}"
+    if not is_channel_id(channel):
+        return
+    destination = Destination("slack", channel)
     # Cheap store lookup first: most thread replies in a busy channel are not under alerts, and
     # those must not cost a users.info call each.
     if desk.alert_id_for_message(destination, thread_ts) is None:
         return
-    try:
-        actor = directory.actor(user, channel)
-        reply = desk.handle_thread_reply(actor, destination, thread_ts, event.get("text") or "")
-    except Exception:
-        log.exception("thread reply in %s/%s failed", channel, thread_ts)
-        client.chat_postEphemeral(
-            channel=channel, user=user, thread_ts=thread_ts, text=FAILURE_TEXT
-        )
-        return
+    reply = boundary.run(
+        lambda: desk.handle_thread_reply(
+            directory.actor(user, channel),
+            destination,
+            thread_ts,
+            inbound_text(event.get("text") or ""),
+        ),
+        f"thread reply in {channel}/{thread_ts}",
+    )
     if reply is None:
         return
-    text = render_reply(reply.text)
+    text = render_reply(reply, directory.workspace_url())
     if reply.ok:
         client.chat_postMessage(
             channel=channel, thread_ts=thread_ts, text=text, unfurl_links=False, unfurl_media=False
