@@ -103,7 +103,7 @@ class Watchdesk:
             self.checker,
             settings.permissions,
             settings.poll.interval_s,
-            default_channels=settings.default_channels,
+            default_channels=destination_texts(settings.default_channels),
             verdict_groups=settings.permissions.verdict_groups,
         )
 

@@ -221,6 +221,11 @@ class _Section(BaseModel):
 # --------------------------------------------------------------------------- the sections
 
 
+def _auto_workers(value: object) -> object:
+    """ "auto" (the default) is one parse process per CPU."""
+    return min(os.cpu_count() or 1, 64) if value == "auto" else value
+
+
 class PollSettings(_Section):
     interval_s: _whole_seconds(MIN_INTERVAL_S, 7 * DAY, "to be polite to publishers") = Field(
         600, alias="interval"
@@ -235,7 +240,9 @@ class PollSettings(_Section):
     ) = Field(300, alias="lease")
     # One parse process per CPU by default, so parsing never blocks fetching; 0 parses in the
     # bot's own process (tests, tiny desks).
-    parse_workers: _count(0, 64) = Field(default_factory=lambda: min(os.cpu_count() or 1, 64))
+    parse_workers: Annotated[_count(0, 64), BeforeValidator(_auto_workers)] = Field(
+        default_factory=lambda: _auto_workers("auto")
+    )
 
 
 def _header_text(value: str) -> str:

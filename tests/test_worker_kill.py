@@ -49,7 +49,7 @@ interval = "30s"
 backfill = {ARTICLES}
 lease = "5s"
 [outbox]
-lease = "10s"
+lease = "11s"
 request_timeout = "5s"
 [fetch]
 allow_private_hosts = ["127.0.0.1"]
