@@ -21,11 +21,48 @@ from bot.models import (
     ClaimView,
     EntityView,
     MessageRef,
+    SentenceVectors,
     Verdict,
 )
 from bot.store.base import Repository
 from bot.store.outbox import IntentKind, alert_intents, rearm_edits
-from bot.store.schema import AlertClaimRow, AlertRow, ArticleRow, OutboxRow, VerdictRow
+from bot.store.schema import (
+    AlertClaimRow,
+    AlertRow,
+    AlertVectorsRow,
+    ArticleRow,
+    OutboxRow,
+    VerdictRow,
+)
+
+
+def _vectors_row(alert_id: int, analysis: Analysis) -> AlertVectorsRow | None:
+    """The row for the analysis' sentence vectors (None without an encoder). A malformed
+    `SentenceVectors` is a bug upstream: refuse it here rather than store rows that would
+    decode to the wrong shape or point claims at the wrong sentence later."""
+    vectors = analysis.vectors
+    if vectors is None:
+        return None
+    if vectors.rows < 0 or vectors.dim <= 0 or len(vectors.data) != vectors.rows * vectors.dim * 2:
+        raise ValueError(
+            f"sentence vectors of {len(vectors.data)} bytes are not {vectors.rows} x "
+            f"{vectors.dim} float16"
+        )
+    if len(vectors.claim_rows) != len(analysis.claims) or not all(
+        0 <= row < vectors.rows for row in vectors.claim_rows
+    ):
+        raise ValueError(
+            f"claim rows {list(vectors.claim_rows)} do not map {len(analysis.claims)} claims "
+            f"onto {vectors.rows} sentence rows"
+        )
+    return AlertVectorsRow(
+        alert_id=alert_id,
+        encoder=vectors.encoder,
+        rows=vectors.rows,
+        dim=vectors.dim,
+        data=vectors.data,
+        claim_rows=list(vectors.claim_rows),
+    )
 
 
 def _checker_verdict(row: VerdictRow) -> CheckerVerdict:
@@ -46,8 +83,9 @@ class AlertRepository(Repository):
     def create_alert(
         self, article_id: int, *, source: str, analysis: Analysis, destinations: Sequence[str]
     ) -> int:
-        """Write the alert, its claims and one outbox row per destination in one transaction,
-        before anything is sent: a crash after this re-delivers, never loses."""
+        """Write the alert, its claims, its sentence vectors (when the analysis has them) and
+        one outbox row per destination in one transaction, before anything is sent: a crash
+        after this re-delivers, never loses."""
         try:
             return self._create_alert(article_id, source, analysis, destinations)
         except IntegrityError:  # another worker alerted on this article a moment ago
@@ -93,9 +131,28 @@ class AlertRepository(Repository):
                         kinds=[str(k) for k in claim.kinds],
                     )
                 )
+            vectors = _vectors_row(alert.id, analysis)
+            if vectors is not None:
+                s.add(vectors)
             s.add_all(alert_intents(alert.id, destinations, now))
             article.analysed_at, article.matched = now, True
             return alert.id
+
+    def alert_vectors(self, alert_id: int) -> SentenceVectors | None:
+        """The alerted article's sentence vectors as the analyser encoded them, for stories and
+        recall (`bot.analysis.encoder.vectors_array` makes the matrix); None when the alert was
+        made without an encoder or does not exist."""
+        with self._tx() as s:
+            row = s.get(AlertVectorsRow, alert_id)
+            if row is None:
+                return None
+            return SentenceVectors(
+                encoder=row.encoder,
+                rows=row.rows,
+                dim=row.dim,
+                data=bytes(row.data),
+                claim_rows=tuple(row.claim_rows),
+            )
 
     def alert_view(self, alert_id: int) -> AlertView | None:
         with self._tx() as s:

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -162,6 +163,23 @@ class AlertClaimRow(Base):
     text: Mapped[str] = mapped_column(Text)
     score: Mapped[float] = mapped_column(Float)
     kinds: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class AlertVectorsRow(Base):
+    """An alerted article's sentence vectors (`bot.models.SentenceVectors`), one row per alert:
+    ``data`` is rows x dim little-endian float16 (~768 bytes a sentence at 384 dims), written
+    with the alert so stories and recall never encode the article again."""
+
+    __tablename__ = "alert_vectors"
+
+    alert_id: Mapped[int] = mapped_column(
+        ForeignKey("alerts.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    encoder: Mapped[str] = mapped_column(Text)  # may embed a model path
+    rows: Mapped[int] = mapped_column(Integer)
+    dim: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    claim_rows: Mapped[list[int]] = mapped_column(JSON, default=list)
 
 
 class VerdictRow(Base):

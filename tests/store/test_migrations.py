@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
+from bot.analysis.encoder import pack_vectors
 from bot.models import MessageRef
 from bot.store import db
 from bot.store.outbox import IntentKind
 from bot.store.repo import Store
 from bot.store.schema import Base
+from tests.factories import stored_alert
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -112,6 +115,32 @@ def test_0002_moves_deliveries_and_notices_into_the_one_outbox(database_url: str
             )
         ).scalar() in (True, 1)
         assert c.execute(text("SELECT count(*) FROM notices")).scalar() == 1
+    engine.dispose()
+
+
+def test_0003_adds_alert_vectors_and_walks_back(database_url: str) -> None:
+    """0003 adds the table the store reads vectors from; walking back drops only that table."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine, "0002")
+    assert "alert_vectors" not in inspect(engine).get_table_names()
+    db.upgrade(engine, "0003")
+    store = Store(engine)
+    alert_id = stored_alert(store)
+    vectors = pack_vectors("space", np.eye(3, 384, dtype=np.float32), claim_rows=[0, 1, 2])
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO alert_vectors (alert_id, encoder, rows, dim, data, claim_rows) "
+                "VALUES (:id, 'space', 3, 384, :data, '[0, 1, 2]')"
+            ),
+            {"id": alert_id, "data": vectors.data},
+        )
+    assert store.alerts.alert_vectors(alert_id) == vectors
+    _downgrade(engine, "0002")
+    assert "alert_vectors" not in inspect(engine).get_table_names()
+    assert store.alerts.alert_view(alert_id) is not None
+    db.upgrade(engine)
+    assert store.alerts.alert_vectors(alert_id) is None
     engine.dispose()
 
 
