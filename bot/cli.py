@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.errors import UserError
+from bot.errors import BUG_REPLY, RemoteError, UserError
 
 log = logging.getLogger("watchdesk")
 
@@ -39,8 +39,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"watchdesk: {exc}", file=sys.stderr)
         return 2
+    except RemoteError as exc:
+        print(f"watchdesk: {exc} (a remote failure: try again later)", file=sys.stderr)
+        return 3
     except KeyboardInterrupt:
         return 130
+    except Exception:  # a bug: one log line with the traceback, one sentence for the person
+        log.exception("bug in %s", getattr(args.handler, "__name__", "a command"))
+        print(f"watchdesk: {BUG_REPLY}", file=sys.stderr)
+        return 1
 
 
 QUIET_LIBRARIES = ("httpx", "httpcore", "alembic", "pymorphy3", "apscheduler.executors.default")

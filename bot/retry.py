@@ -6,6 +6,7 @@ interval; a chat message's is seconds), so there is one backoff curve and one gi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from bot.errors import RemoteError
@@ -35,3 +36,17 @@ class RetryPolicy:
         if error is not None and error.retry_after is not None:
             return False
         return attempt >= self.max_attempts
+
+
+def retry_after_seconds(value: object) -> float | None:
+    """A remote's Retry-After value (header text, a number, or a one-item list as some clients
+    give headers) as seconds; None when absent or unusable (negative, inf, nan, an HTTP date)."""
+    if isinstance(value, list | tuple):
+        value = value[0] if value else None
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None

@@ -1063,3 +1063,30 @@ def test_a_database_url_that_points_nowhere_is_one_line_naming_the_setting(
     assert run.err.count("\n") == 1, run.err
     assert run.err.startswith("watchdesk: database_url (or DATABASE_URL): "), run.err
     assert expected.format(tmp=tmp_path) in run.err
+
+
+def test_a_bug_in_a_command_is_one_sentence_and_one_logged_traceback(
+    config: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The CLI is an entry point like a chat listener: a bug (here planted in the feed
+    repository) gives exit 1, `BUG_REPLY` for the person, and the traceback in the log only."""
+    from bot.errors import BUG_REPLY
+    from bot.store.feeds import FeedRepository
+
+    main(["--config", str(config), "db", "upgrade"])
+    capsys.readouterr()
+
+    def broken(self: object) -> list[object]:
+        raise RuntimeError("planted bug")
+
+    monkeypatch.setattr(FeedRepository, "list_feeds", broken)
+    with caplog.at_level("ERROR"):
+        code = main(["--config", str(config), "feeds", "list"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.strip() == f"watchdesk: {BUG_REPLY}"
+    [record] = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert record.exc_info is not None and "planted bug" in str(record.exc_info[1])

@@ -35,6 +35,7 @@ from bot.chat.discord.views import alert_id_from_custom_id, alert_view
 from bot.desk.sinks import destination_of
 from bot.errors import RemoteError
 from bot.models import AlertView, Destination, MessageRef
+from bot.retry import retry_after_seconds
 
 if TYPE_CHECKING:
     from bot.chat.discord.client import WatchdeskBot
@@ -73,11 +74,9 @@ def _channel_id(channel: str) -> int:
 
 def _retry_after(exc: discord.HTTPException) -> float | None:
     response = getattr(exc, "response", None)
-    header = response.headers.get("Retry-After") if response is not None else None
-    try:
-        return float(header) if header is not None else None
-    except ValueError:
-        return None
+    return retry_after_seconds(
+        response.headers.get("Retry-After") if response is not None else None
+    )
 
 
 def remote_error(exc: BaseException, what: str) -> RemoteError | None:

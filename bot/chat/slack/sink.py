@@ -27,6 +27,7 @@ from bot.chat.slack.blocks import SlackMessage, render_alert, render_reply
 from bot.desk.sinks import destination_of
 from bot.errors import RemoteError
 from bot.models import AlertView, Destination, MessageRef
+from bot.retry import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +114,8 @@ class ChannelPacer:
 
 def _retry_after(error: SlackApiError) -> float:
     headers = {k.lower(): v for k, v in (error.response.headers or {}).items()}
-    value = headers.get("retry-after")
-    if isinstance(value, list):
-        value = value[0] if value else None
-    try:
-        return max(float(value), 0.0) if value is not None else DEFAULT_RETRY_AFTER
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER
+    seconds = retry_after_seconds(headers.get("retry-after"))
+    return DEFAULT_RETRY_AFTER if seconds is None else seconds
 
 
 def remote_error(action: str, channel: str, error: Exception) -> RemoteError:
