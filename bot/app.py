@@ -197,12 +197,12 @@ def start_chat(app: Watchdesk) -> ChatConnections:
 def _warn_unconnected(app: Watchdesk) -> None:
     s = app.settings
     destinations = {
-        *destination_texts(s.default_channels),
-        *destination_texts(s.notice_channels),
-        *(c for e in app.store.watchlist.active_entities() for c in e.channels),
-        *(c for f in app.store.feeds.list_feeds() for c in f.channels),
+        *s.default_channels,
+        *s.notice_channels,
+        *(Destination.parse(c) for e in app.store.watchlist.active_entities() for c in e.channels),
+        *(Destination.parse(c) for f in app.store.feeds.list_feeds() for c in f.channels),
     }
-    for platform in sorted({d.partition(":")[0] for d in destinations} - set(app.outbox.sinks)):
+    for platform in sorted({d.platform for d in destinations} - set(app.outbox.sinks)):
         log.warning(
             "alerts are routed to %s but this worker is not connected to it: they wait "
             "in the outbox until a worker with its token runs (see `watchdesk doctor`)",
