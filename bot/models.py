@@ -115,6 +115,7 @@ class FeedInfo:
     error_count: int
     disabled_reason: str | None
     primed: bool
+    body_hash: str | None = None  # sha256 of the last body parsed: the same body is not re-parsed
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,7 @@ class PollSuccess:
     etag: str | None
     last_modified: str | None
     primed: bool = True
+    body_hash: str | None = None
 
 
 # --------------------------------------------------------------------------- watchlist

@@ -35,12 +35,13 @@ def poll_tick(app: Watchdesk) -> CycleSummary:
     report = summary.polled
     if report.results:
         log.info(
-            "polled %d feed(s): %d with new items, %d unchanged, %d not modified, %d failed, "
-            "%d disabled, %d crashed; %d alert(s); outbox sent %d, retrying %d",
+            "polled %d feed(s): %d with new items, %d unchanged, %d not modified, %d same body, "
+            "%d failed, %d disabled, %d crashed; %d alert(s); outbox sent %d, retrying %d",
             len(report.results),
             report.count("new"),
             report.count("unchanged"),
             report.count("not_modified"),
+            report.count("same_body"),
             report.count("failed"),
             report.count("disabled"),
             report.count("crashed"),

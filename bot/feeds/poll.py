@@ -90,7 +90,9 @@ def record_entries(
 class FeedResult:
     feed_id: int
     url: str
-    outcome: str  # "new", "unchanged", "not_modified", "failed", "disabled", "crashed"
+    # "new", "unchanged", "not_modified", "same_body" (200 with the bytes parsed last time),
+    # "failed", "disabled", "crashed"
+    outcome: str
     new_articles: tuple[int, ...] = ()
     error: str | None = None
 
@@ -105,6 +107,11 @@ class CycleReport:
     @property
     def new_articles(self) -> list[int]:
         return [a for r in self.results for a in r.new_articles]
+
+
+def body_hash(body: bytes) -> str:
+    """The identity of a response body: the same bytes are the same feed, already parsed."""
+    return hashlib.sha256(body).hexdigest()
 
 
 def next_slot(url: str, interval_s: int, now: datetime) -> datetime:
@@ -223,6 +230,9 @@ class Poller:
             return self._failed(feed, RemoteError(fetched.error or "fetch failed"))
         if fetched.status == "not_modified":
             return self._succeeded(successes, feed, fetched, "not_modified")
+        digest = body_hash(fetched.body or b"")
+        if feed.primed and digest == feed.body_hash:  # a server that ignores conditional GET
+            return self._succeeded(successes, feed, fetched, "same_body", body=digest)
         try:
             parsed = await self._parse(fetched)
         except (FeedParseError, RemoteError) as exc:  # the document is no feed we can read
@@ -249,7 +259,9 @@ class Poller:
             )
         except Exception:
             return self._crashed(feed, "deciding what is new in")
-        return self._succeeded(successes, feed, fetched, "new" if new_ids else "unchanged", new_ids)
+        return self._succeeded(
+            successes, feed, fetched, "new" if new_ids else "unchanged", new_ids, body=digest
+        )
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         # The subscribed URL, not the redirect target: feedparser resolves relative guids against
@@ -263,7 +275,11 @@ class Poller:
         fetched: FetchResult,
         outcome: str,
         new_ids: Sequence[int] = (),
+        *,
+        body: str | None = None,
     ) -> FeedResult:
+        """Remember what the feed answered; ``body`` is the hash of a body that was parsed and
+        stored (a 304 keeps the one from before)."""
         now = self.clock()
         ok = fetched.status == "ok"
         successes.append(
@@ -274,6 +290,7 @@ class Poller:
                 etag=fetched.etag if ok else feed.etag,
                 last_modified=fetched.last_modified if ok else feed.last_modified,
                 primed=True if ok else feed.primed,
+                body_hash=body if body is not None else feed.body_hash,
             )
         )
         return FeedResult(feed.id, feed.url, outcome, tuple(new_ids))

@@ -32,6 +32,7 @@ def _feed_info(row: FeedRow) -> FeedInfo:
         error_count=row.error_count,
         disabled_reason=row.disabled_reason,
         primed=row.primed,
+        body_hash=row.body_hash,
     )
 
 
@@ -195,6 +196,7 @@ class FeedRepository(Repository):
                 "next_poll_at": p.next_poll_at,
                 "leased_until": None,
                 "primed": p.primed,
+                "body_hash": p.body_hash,
             }
             for p in successes
         ]

@@ -81,6 +81,9 @@ class FeedRow(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     disabled_reason: Mapped[str | None] = mapped_column(Text)
     primed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # sha256 of the last body parsed, so a server that ignores conditional GET and sends the
+    # same bytes again costs a hash, not a parse
+    body_hash: Mapped[str | None] = mapped_column(String(64))
     added_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -90,7 +90,52 @@ def test_first_poll_primes_then_only_new_items_count_and_restart_never_repeats(
 
     clock.after(601)  # a restarted worker (new Poller) sees the same feed again
     third = make_poller(store, clock).poll_due()
-    assert third.new_articles == [] and [r.outcome for r in third.results] == ["unchanged"]
+    assert third.new_articles == [] and [r.outcome for r in third.results] == ["same_body"]
+
+
+def test_the_same_body_without_conditional_get_is_not_parsed_again(
+    store: Store, server: LoopbackServer
+) -> None:
+    """A server that sends no ETag/Last-Modified and the same bytes every poll costs a hash:
+    the poll is recorded as a success without a parse; a changed body is parsed as usual."""
+    items = [("a", "A", "https://news.example/a")]
+    url = server.add("/same.xml", rss(items), headers=[("Content-Type", RSS)])
+    clock = Clock()
+    store.feeds.add_feed(url, interval_s=600, now=T0)
+    first = make_poller(store, clock).poll_due()
+    assert [r.outcome for r in first.results] == ["unchanged"]  # priming parses it
+    stored = store.feeds.get_feed(url)
+    assert stored is not None and stored.body_hash is not None
+
+    clock.after(601)
+    again = make_poller(store, clock).poll_due()
+    assert [r.outcome for r in again.results] == ["same_body"]
+    assert server.requests("/same.xml")[-1].headers.get("if-none-match") is None
+    after = store.feeds.get_feed(url)
+    assert after is not None and after.error_count == 0 and after.next_poll_at > stored.next_poll_at
+
+    server.add(
+        "/same.xml",
+        rss([*items, ("b", "B", "https://news.example/b")]),
+        headers=[("Content-Type", RSS)],
+    )
+    clock.after(601)
+    changed = make_poller(store, clock).poll_due()
+    assert [r.outcome for r in changed.results] == ["new"] and len(changed.new_articles) == 1
+
+
+def test_a_body_that_failed_to_parse_is_parsed_again(store: Store, server: LoopbackServer) -> None:
+    """Only a body that was parsed and stored is remembered: a feed that failed keeps failing
+    (and counting), it is never waved through as "the same body"."""
+    url = server.add("/bad.xml", b"<rss><channel></channel></rss>", headers=[("Content-Type", RSS)])
+    clock = Clock()
+    store.feeds.add_feed(url, interval_s=600, now=T0)
+    make_poller(store, clock).poll_due()
+    clock.after(10_000)
+    report = make_poller(store, clock).poll_due()
+    assert [r.outcome for r in report.results] == ["failed"]
+    feed = store.feeds.get_feed(url)
+    assert feed is not None and feed.error_count == 2 and feed.body_hash is None
 
 
 def test_backfill_setting_allows_n_alerts_from_first_poll(

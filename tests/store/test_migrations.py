@@ -124,6 +124,8 @@ def test_0003_adds_alert_vectors_and_walks_back(database_url: str) -> None:
     db.upgrade(engine, "0002")
     assert "alert_vectors" not in inspect(engine).get_table_names()
     db.upgrade(engine, "0003")
+    assert "alert_vectors" in inspect(engine).get_table_names()
+    db.upgrade(engine)  # the store's models are the head's
     store = Store(engine)
     alert_id = stored_alert(store)
     vectors = pack_vectors("space", np.eye(3, 384, dtype=np.float32), claim_rows=[0, 1, 2])
@@ -149,3 +151,14 @@ def _downgrade(engine: Engine, revision: str) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)
+
+
+def test_0004_adds_the_feed_body_hash_and_walks_back(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    db.upgrade(engine, "0003")
+    assert "body_hash" not in {c["name"] for c in inspect(engine).get_columns("feeds")}
+    db.upgrade(engine, "0004")
+    assert "body_hash" in {c["name"] for c in inspect(engine).get_columns("feeds")}
+    _downgrade(engine, "0003")
+    assert "body_hash" not in {c["name"] for c in inspect(engine).get_columns("feeds")}
+    engine.dispose()
