@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.analysis.text import html_to_text
+from bot.analysis.text import html_to_text, mixed_script_warning
 from bot.desk import boundary
 from bot.desk.command_text import (
     ClaimsOpen,
@@ -82,6 +82,13 @@ class WatchlistPort(Protocol):
 
 def _fmt_time(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "never"
+
+
+def _script_warnings(names: Sequence[str]) -> list[str]:
+    """A warning per added name whose words mix Latin and Cyrillic letters: such a name is
+    almost always a look-alike typed by accident, and the person should know what it will
+    match as before relying on it."""
+    return [f"Warning: {warning}" for name in names if (warning := mixed_script_warning(name))]
 
 
 def _channel_list(channels: Sequence[str]) -> str:
@@ -244,6 +251,7 @@ class Desk:
             + (f" (aliases: {', '.join(entity.aliases)})." if entity.aliases else ".")
         ]
         rows.append("Inflected forms (e.g. Russian cases) and possessives match automatically.")
+        rows.extend(_script_warnings([term, *entity.aliases]))
         if routes:
             rows.append(self._route_rule(term, routes, keep_default))
         rows.extend(self._proposals(entity))
@@ -287,6 +295,7 @@ class Desk:
         rows = [f"{entity.name} was already watched{as_alias}."]
         if new_aliases:
             rows.append(f"Added spellings: {', '.join(new_aliases)}.")
+            rows.extend(_script_warnings(new_aliases))
         if new_routes:
             rows.append(self._route_rule(entity.name, updated.channels, False))
         rows.extend(self._proposals(updated))

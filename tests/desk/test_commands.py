@@ -47,6 +47,19 @@ def test_watch_add_list_remove_and_variants(app: Watchdesk) -> None:
     assert "Viktor Khrenin" not in app.desk.watch_list(MEMBER).text
 
 
+def test_watch_add_warns_about_a_name_that_mixes_scripts(app: Watchdesk) -> None:
+    cyrillic_o = "\u043e"
+    reply = app.desk.run_text_command(EDITOR, "watch", f"add Lukashenk{cyrillic_o} Минск")
+    assert reply.ok and "Warning:" in reply.text
+    assert "has Cyrillic “о” among Latin letters" in reply.text
+    assert "it will match as “Lukashenko”" in reply.text
+    clean = app.desk.run_text_command(EDITOR, "watch", "add Zapad Запад")
+    assert clean.ok and "Warning:" not in clean.text
+    # a mixed spelling added to a name already watched is warned about too
+    extend = app.desk.run_text_command(EDITOR, "watch", f"add Zapad Zap{cyrillic_o}d")
+    assert "Added spellings" in extend.text and "Warning:" in extend.text
+
+
 def test_members_without_rights_get_a_clear_refusal(app: Watchdesk) -> None:
     reply = app.desk.run_text_command(MEMBER, "watch", "add Minsk")
     assert not reply.ok and "only the desk's editors can" in reply.text and "U_MEMBER" in reply.text
