@@ -57,6 +57,7 @@ _RSS_ITEM: dict[str, str] = {
     "enclosure": "",
     "content_encoded": "content",
     "dc_creator": "author",
+    "dc_title": "title",  # feedparser's _start_dc_title is _start_title; given twice: not mine
     "dc_date": "updated",
     "dc_subject": "",
     "dc_language": "",
@@ -64,6 +65,7 @@ _RSS_ITEM: dict[str, str] = {
     "dcterms_issued": "published",
     "dcterms_modified": "updated",
     "media_content": "",
+    "media_group": "",
     "media_thumbnail": "",
     "media_keywords": "",
     "media_category": "",
@@ -90,6 +92,8 @@ _RSS_ITEM: dict[str, str] = {
     "georss_point": "",
     "dc_publisher": "",
     "copyright": "",
+    "source": "",  # RSS <source url>: read into entry.source, which we don't map
+    "image": "",  # a non-standard item <image>: read into entry.image, which we don't map
     "updated": "updated",
     "published": "published",
 }
@@ -111,6 +115,7 @@ _ATOM_PERSON_PARTS = frozenset({"name", "email", "uri"})
 # Elements with a feedparser handler that may sit inside a skipped one.
 _INERT_INSIDE = frozenset(
     {
+        "media_content",  # inside media:group; read into media_content, which we don't map
         "media_thumbnail",
         "media_credit",
         "media_keywords",
@@ -120,6 +125,10 @@ _INERT_INSIDE = frozenset(
         "itunes_category",
     }
 )
+# A media:title nested in media:content or media:group sits deeper than the entry's own
+# title; feedparser keeps the shallowest title (its title depth and per-property depth
+# rules), so with an own title present, in either order, the nested one never shows.
+_INERT_INSIDE_TITLED = _INERT_INSIDE | {"media_title"}
 _PREFIXES = {uri.lower(): prefix for uri, prefix in _FeedParserMixin.namespaces.items()}
 _TEXT_TYPES = {"text": False, "text/plain": False, "html": True, "text/html": True}
 _HTML_LINK_TYPES = frozenset({"text/html", "application/xhtml+xml", "html", "xhtml"})
@@ -326,6 +335,7 @@ class _Fields:
 
 
 def _read_entry(item: Any, table: Mapping[str, str], fields: _Fields, atom: bool) -> RawEntry:
+    inert = _INERT_INSIDE_TITLED if _has_own_title(item, table) else _INERT_INSIDE
     for child in item:
         if not isinstance(child.tag, str):
             continue
@@ -334,10 +344,10 @@ def _read_entry(item: Any, table: Mapping[str, str], fields: _Fields, atom: bool
         if field is None:
             if _has_handler(key):
                 raise _NotMine
-            _check_inert(child)
+            _check_inert(child, inert)
             continue
         if field == "":
-            _check_inert(child)
+            _check_inert(child, inert)
         elif field == "guid":
             fields.guid(child)
         elif field == "link":
@@ -370,13 +380,19 @@ def _read_entry(item: Any, table: Mapping[str, str], fields: _Fields, atom: bool
     )
 
 
-def _check_inert(element: Any) -> None:
-    """An element we skip must hold nothing feedparser would read into a field."""
+def _has_own_title(item: Any, table: Mapping[str, str]) -> bool:
+    """Whether the entry has a title element of its own (a direct child)."""
+    return any(isinstance(c.tag, str) and table.get(_fp_name(c)) == "title" for c in item)
+
+
+def _check_inert(element: Any, inert: frozenset[str]) -> None:
+    """An element we skip must hold nothing feedparser would read into a field (``inert``:
+    the handled elements that cannot change a field here)."""
     for inner in element.iterdescendants():
         if not isinstance(inner.tag, str):
             continue
         key = _fp_name(inner)
-        if _has_handler(key) and key not in _INERT_INSIDE:
+        if _has_handler(key) and key not in inert:
             raise _NotMine
 
 

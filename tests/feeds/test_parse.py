@@ -280,6 +280,55 @@ def test_fast_path_values_are_feedparsers() -> None:
     assert two.published == datetime(2024, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
+MEDIA = "xmlns:media='http://search.yahoo.com/mrss/'"
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        f"<item><title>Own</title><media:content {MEDIA} url='https://cdn.example/a.jpg'>"
+        "<media:title>Photo caption</media:title></media:content><guid>1</guid></item>",
+        f"<item><media:group {MEDIA}><media:content url='https://cdn.example/a.jpg'>"
+        "<media:title>Photo caption</media:title></media:content></media:group>"
+        "<title>Own</title><guid>1</guid></item>",
+    ],
+    ids=["title-first", "media-first"],
+)
+def test_a_nested_media_title_beside_an_own_title_stays_on_the_fast_path(item: str) -> None:
+    """Most news feeds caption their photos with a media:title inside media:content: the
+    entry's own title wins in feedparser, in either order, so the fast path keeps them."""
+    body = rss(item)
+    fast = parse_feed(body, url=URL, path=ParsePath.FAST)
+    assert fast == parse_feed(body, url=URL, path=ParsePath.FEEDPARSER)
+    assert [e.title for e in fast.entries] == ["Own"]
+
+
+DC = "xmlns:dc='http://purl.org/dc/elements/1.1/'"
+
+
+@pytest.mark.parametrize(
+    ("item", "title"),
+    [
+        (f"<item><dc:title {DC}>Only dc</dc:title><guid>1</guid></item>", "Only dc"),
+        (
+            "<item><title>Wire</title><source url='https://wire.example/rss'>Wire</source>"
+            "<guid>1</guid></item>",
+            "Wire",
+        ),
+        (
+            "<item><title>Pic</title><image>https://cdn.example/a.jpg</image><guid>1</guid></item>",
+            "Pic",
+        ),
+    ],
+    ids=["dc-title", "rss-source", "item-image"],
+)
+def test_common_news_feed_extras_stay_on_the_fast_path(item: str, title: str) -> None:
+    body = rss(item)
+    fast = parse_feed(body, url=URL, path=ParsePath.FAST)
+    assert fast == parse_feed(body, url=URL, path=ParsePath.FEEDPARSER)
+    assert [e.title for e in fast.entries] == [title]
+
+
 @pytest.mark.parametrize(
     ("body", "headers"),
     [
@@ -292,12 +341,13 @@ def test_fast_path_values_are_feedparsers() -> None:
         ),
         (
             rss(
-                "<item><title>t</title><media:group xmlns:media='http://search.yahoo.com/mrss/'>"
+                "<item><guid>g</guid><media:group xmlns:media='http://search.yahoo.com/mrss/'>"
                 "<media:title>other</media:title></media:group></item>"
             ),
             {},
-        ),  # title elsewhere
+        ),  # the only title is a nested media:title: feedparser takes it as the title
         (rss("<item><title>a</title><title>b</title></item>"), {}),  # a field twice
+        (rss(f"<item><title>a</title><dc:title {DC}>b</dc:title></item>"), {}),  # title twice
         (rss("<item><description><p>markup</p></description></item>"), {}),
         (
             b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id>'
@@ -307,7 +357,7 @@ def test_fast_path_values_are_feedparsers() -> None:
         ),
         (b"<!DOCTYPE rss SYSTEM 'x.dtd'><rss version='2.0'><channel/></rss>", {}),
     ],
-    ids=["malformed", "cp1251", "media-title", "twice", "markup", "xhtml", "doctype"],
+    ids=["malformed", "cp1251", "media-title", "twice", "dc-twice", "markup", "xhtml", "doctype"],
 )
 def test_what_the_fast_path_is_unsure_of_goes_to_feedparser(
     body: bytes, headers: dict[str, str]
