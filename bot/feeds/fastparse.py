@@ -1,4 +1,4 @@
-"""The fast parse path: lxml (libxml2) for the common, clean RSS 2.0 and Atom 1.0 shapes.
+"""The fast parse path: lxml (libxml2) for the common, clean RSS 2.0, RSS 1.0 and Atom 1.0 shapes.
 
 `fast_raw` maps a document to the same ``RawFeed`` the feedparser backend produces, or answers
 None ("not mine") and `bot.feeds.parse` hands the bytes to feedparser. It answers None whenever
@@ -34,6 +34,8 @@ from lxml import etree
 from bot.feeds.parse_types import RawEntry, RawFeed
 
 ATOM = "http://www.w3.org/2005/Atom"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RSS1 = "http://purl.org/rss/1.0/"
 
 _FEED_TYPES = frozenset(
     {"", "application/xml", "application/rss+xml", "application/atom+xml", "text/xml"}
@@ -442,6 +444,8 @@ def _map(root: Any, base: str, *, has_bases: bool) -> RawFeed:
     elif root.tag == f"{{{ATOM}}}feed":
         channel, entry_tag, atom, version = root, f"{{{ATOM}}}entry", True, "atom10"
         table = _ATOM_ENTRY
+    elif root.tag == f"{{{RDF}}}RDF":
+        return _map_rss10(root, base, has_bases=has_bases)
     else:
         raise _NotMine
     items = channel.findall(entry_tag)
@@ -457,6 +461,39 @@ def _map(root: Any, base: str, *, has_bases: bool) -> RawFeed:
         title_is_html=title_is_html,
         link=link,
         entries=[_read_entry(item, table, _Fields(base, has_bases), atom) for item in items],
+        bozo=False,
+        bozo_reason=None,
+    )
+
+
+def _map_rss10(root: Any, base: str, *, has_bases: bool) -> RawFeed:
+    """RSS 1.0 (RDF): the channel and its items are siblings under rdf:RDF, and an item's
+    rdf:about is its id, taken as it is (feedparser's `_start_item`). What sits outside the
+    channel and the items (image, textinput) feedparser reads into no field we map."""
+    channels = root.findall(f"{{{RSS1}}}channel")
+    if len(channels) != 1:
+        raise _NotMine
+    items = root.findall(f"{{{RSS1}}}item")
+    if _count_entries(root) != len(items):
+        raise _NotMine
+    title, title_is_html, link = _read_feed_fields(
+        channels[0], _RSS_CHANNEL, f"{{{RSS1}}}item", _Fields(base, has_bases), False
+    )
+    entries = []
+    for item in items:
+        if item.get("lastmod") is not None or item.get("href") is not None:
+            raise _NotMine  # CDF attributes feedparser reads as a date and a link
+        fields = _Fields(base, has_bases)
+        about = item.get(f"{{{RDF}}}about")
+        if about:
+            fields.put("guid", about)
+        entries.append(_read_entry(item, _RSS_ITEM, fields, False))
+    return RawFeed(
+        version="rss10",
+        title=title,
+        title_is_html=title_is_html,
+        link=link,
+        entries=entries,
         bozo=False,
         bozo_reason=None,
     )

@@ -329,6 +329,33 @@ def test_common_news_feed_extras_stay_on_the_fast_path(item: str, title: str) ->
     assert [e.title for e in fast.entries] == [title]
 
 
+RSS10 = (
+    b'<?xml version="1.0" encoding="utf-8"?>'
+    b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" '
+    b'xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">'
+    b'<channel rdf:about="https://wire.example/"><title>Wire</title>'
+    b"<link>https://wire.example/</link><items><rdf:Seq>"
+    b'<rdf:li rdf:resource="https://wire.example/1"/></rdf:Seq></items></channel>'
+    b'<item rdf:about="https://wire.example/1"><title>Minsk &amp; Zapad</title>'
+    b"<link>/1</link><description>Text.</description>"
+    b"<dc:date>2024-05-01T12:00:00Z</dc:date><dc:creator>Desk</dc:creator></item>"
+    b"</rdf:RDF>"
+)
+
+
+def test_rss_1_0_is_read_by_the_fast_path_as_feedparser_reads_it() -> None:
+    fast = parse_feed(RSS10, url=URL, path=ParsePath.FAST)
+    assert fast == parse_feed(RSS10, url=URL, path=ParsePath.FEEDPARSER)
+    (entry,) = fast.entries
+    assert (fast.title, entry.guid, entry.title) == (
+        "Wire",
+        "https://wire.example/1",
+        "Minsk & Zapad",
+    )
+    assert entry.link == "https://news.example.org/1"
+    assert entry.published == datetime(2024, 5, 1, 12, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("body", "headers"),
     [
@@ -356,8 +383,19 @@ def test_common_news_feed_extras_stay_on_the_fast_path(item: str, title: str) ->
             {},
         ),
         (b"<!DOCTYPE rss SYSTEM 'x.dtd'><rss version='2.0'><channel/></rss>", {}),
+        (RSS10.replace(b'<item rdf:about="', b'<item lastmod="2024-01-01" rdf:about="'), {}),
     ],
-    ids=["malformed", "cp1251", "media-title", "twice", "dc-twice", "markup", "xhtml", "doctype"],
+    ids=[
+        "malformed",
+        "cp1251",
+        "media-title",
+        "twice",
+        "dc-twice",
+        "markup",
+        "xhtml",
+        "doctype",
+        "cdf-lastmod",
+    ],
 )
 def test_what_the_fast_path_is_unsure_of_goes_to_feedparser(
     body: bytes, headers: dict[str, str]
