@@ -2,7 +2,7 @@
 
 `fast_raw` maps a document to the same ``RawFeed`` the feedparser backend produces, or answers
 None ("not mine") and `bot.feeds.parse` hands the bytes to feedparser. It answers None whenever
-the two could disagree: before parsing (not plainly UTF-8, a DOCTYPE, xml:base) and while
+the two could disagree: before parsing (a charset feedparser would guess or override, a DOCTYPE) and while
 mapping (not well-formed XML, an element feedparser would read into a field we map but this
 module does not know, a field given twice, markup nested inside a text field, base64 or xhtml
 content). Values are taken the way feedparser's strict parser takes them, with feedparser's
@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from feedparser.datetimes import _parse_date
+from feedparser.encodings import convert_to_utf8
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
 from feedparser.urls import _urljoin, make_safe_absolute_uri
@@ -193,6 +194,18 @@ def _plain_utf8(body: bytes, content_type: str | None) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _as_feedparser_decodes(body: bytes, content_type: str | None) -> bytes | None:
+    """``body`` re-encoded as UTF-8 by feedparser's own charset logic (HTTP charset, RFC 3023
+    defaults, BOM, XML declaration), or None unless that logic found the declared encoding
+    right: a Russian feed in windows-1251 or KOI8-R, a Latin-1 blog, UTF-16 with a BOM. An
+    override or a guess (feedparser flags those bozo) stays feedparser's whole."""
+    result: dict[str, Any] = {}
+    converted = convert_to_utf8({"content-type": content_type or "application/xml"}, body, result)
+    if result.get("bozo") or not result.get("encoding"):
+        return None
+    return converted
 
 
 def _fp_name(element: Any) -> str:
@@ -507,7 +520,10 @@ def fast_raw(body: bytes, base: str, headers: Mapping[str, str]) -> RawFeed | No
     response headers with lower-case names.
     """
     if not _plain_utf8(body, headers.get("content-type")):
-        return None
+        converted = _as_feedparser_decodes(body, headers.get("content-type"))
+        if converted is None:
+            return None
+        body = converted
     head = body[:4096]
     if b"<!DOCTYPE" in head or b"<!doctype" in head:
         return None
