@@ -2,8 +2,8 @@
 
 `fast_raw` maps a document to the same ``RawFeed`` the feedparser backend produces, or answers
 None ("not mine") and `bot.feeds.parse` hands the bytes to feedparser. It answers None whenever
-the two could disagree: before parsing (a charset feedparser would guess or override, a DOCTYPE) and while
-mapping (not well-formed XML, an element feedparser would read into a field we map but this
+the two could disagree: before parsing (a charset feedparser would guess or override, a
+DOCTYPE) and while mapping (not well-formed XML, an element feedparser would read into a field we map but this
 module does not know, a field given twice, markup nested inside a text field, base64 or xhtml
 content). Values are taken the way feedparser's strict parser takes them, with feedparser's
 own helpers for what must match exactly (date parsing, URI joining, "does this look like
