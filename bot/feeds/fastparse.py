@@ -3,9 +3,9 @@
 `fast_raw` maps a document to the same ``RawFeed`` the feedparser backend produces, or answers
 None ("not mine") and `bot.feeds.parse` hands the bytes to feedparser. It answers None whenever
 the two could disagree: before parsing (a charset feedparser would guess or override, a
-DOCTYPE) and while mapping (not well-formed XML, an element feedparser would read into a field we map but this
-module does not know, a field given twice, markup nested inside a text field, base64 or xhtml
-content). Values are taken the way feedparser's strict parser takes them, with feedparser's
+DOCTYPE) and while mapping (not well-formed XML, an element feedparser would read into a
+field we map but this module does not know, a field given twice, markup nested inside a text
+field, base64 or xhtml content). Values are taken the way feedparser's strict parser takes them, with feedparser's
 own helpers for what must match exactly (date parsing, URI joining, "does this look like
 HTML", its cp1252/double-UTF-8 repairs). `tests/feeds/test_parse_equivalence.py` holds both
 paths to the same result on every file of the shared corpus.
