@@ -123,32 +123,50 @@ def load_files(root: Path, seed: int) -> list[FeedFile]:
     ]
 
 
-def _new_item(version: str, feed: int, revision: int) -> bytes | None:
-    """One new entry in the file's own dialect (ASCII, so it fits every encoding in the set)."""
+def story_item(story: int) -> tuple[str, str, str]:
+    """(identity, title, text) of shared bench story ``story``: it names watched entities of the
+    default watchlist, so it alerts, and any feeds given the same number carry the same article."""
+    return (
+        f"urn:bench:story:{story}",
+        f"Lukashenko orders snap Zapad drills in Belarus (bench story {story})",
+        f"Belarusian troops were moved towards the border on Lukashenko's order, bench report "
+        f"{story} says; the Zapad exercise was brought forward by a month.",
+    )
+
+
+def _new_item(version: str, feed: int, revision: int, story: int | None = None) -> bytes | None:
+    """One new entry in the file's own dialect (ASCII, so it fits every encoding in the set):
+    the feed's own, or shared ``story``."""
     when = BASE_TIME + timedelta(hours=revision)
-    title = f"Watchdesk bench story {feed}.{revision}"
-    link = f"https://bench.example/{feed}/{revision}"
+    if story is None:
+        ident = f"urn:bench:{feed}:{revision}"
+        title = f"Watchdesk bench story {feed}.{revision}"
+        text = f"{title} summary."
+        link = f"https://bench.example/{feed}/{revision}"
+    else:
+        ident, title, text = story_item(story)
+        link = f"https://bench.example/story/{story}"
     if version.startswith("atom"):
         stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
         return (
-            f'<entry><title>{title}</title><link href="{link}"/><id>urn:bench:{feed}:{revision}</id>'
-            f"<updated>{stamp}</updated><summary>{title} summary.</summary></entry>"
+            f'<entry><title>{title}</title><link href="{link}"/><id>{ident}</id>'
+            f"<updated>{stamp}</updated><summary>{text}</summary></entry>"
         ).encode()
     if version.startswith("rss"):
         return (
             f"<item><title>{title}</title><link>{link}</link>"
-            f'<guid isPermaLink="false">urn:bench:{feed}:{revision}</guid>'
-            f"<description>{title} summary.</description>"
+            f'<guid isPermaLink="false">{ident}</guid>'
+            f"<description>{text}</description>"
             f"<pubDate>{format_datetime(when, usegmt=True)}</pubDate></item>"
         ).encode()
     return None
 
 
-def changed_body(file: FeedFile, feed: int, revision: int) -> bytes:
+def changed_body(file: FeedFile, feed: int, revision: int, story: int | None = None) -> bytes:
     """The file as published after ``revision`` changes: a new item before the closing channel /
     feed / rdf:RDF tag. Where no such tag is found the bytes still change (a trailing comment),
     so the feed is re-parsed without yielding an article, as a touched-but-same feed does."""
-    item = _new_item(file.version, feed, revision)
+    item = _new_item(file.version, feed, revision, story)
     closers = (b"</feed>",) if file.version.startswith("atom") else (b"</channel>", b"</rdf:RDF>")
     if item is not None:
         for closer in closers:
@@ -168,6 +186,7 @@ class Site:
     files: list[FeedFile]
     revisions: dict[int, int] = field(default_factory=dict)
     served: Counter[str] = field(default_factory=Counter)
+    stories: dict[int, int] = field(default_factory=dict)  # feed -> shared story it now carries
     # False: ignore If-None-Match / If-Modified-Since and send the same bytes again, as many
     # real servers do (the bot's body hash is what saves the parse then).
     conditional: bool = True
@@ -182,7 +201,9 @@ class Site:
     def body(self, feed: int) -> bytes:
         file = self.files[feed % len(self.files)]
         revision = self.revisions.get(feed, 0)
-        return file.body if revision == 0 else changed_body(file, feed, revision)
+        if revision == 0:
+            return file.body
+        return changed_body(file, feed, revision, self.stories.get(feed))
 
 
 def _not_modified(site: Site, feed: int, if_none_match: str | None, since: str | None) -> bool:
@@ -213,8 +234,14 @@ def _make_app(site: Site) -> web.Application:
         return web.Response(body=body, headers={**headers, "Content-Type": "application/xml"})
 
     async def publish(request: web.Request) -> web.Response:
-        for number in (await request.json())["feeds"]:
+        payload = await request.json()
+        stories = {int(k): int(v) for k, v in payload.get("stories", {}).items()}
+        for number in payload["feeds"]:
             site.revisions[number] = site.revisions.get(number, 0) + 1
+            if number in stories:
+                site.stories[number] = stories[number]
+            else:
+                site.stories.pop(number, None)
         return web.json_response({"published": len(site.revisions)})
 
     async def mode(request: web.Request) -> web.Response:
@@ -283,8 +310,11 @@ class Server:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
-    def publish(self, feeds: Sequence[int]) -> None:
-        self._call("/-/publish", {"feeds": list(feeds)}, "POST")
+    def publish(self, feeds: Sequence[int], stories: dict[int, int] | None = None) -> None:
+        """A new item on each of ``feeds``: shared story ``stories[feed]`` where given, else the
+        feed's own."""
+        payload = {"feeds": list(feeds), "stories": {str(k): v for k, v in (stories or {}).items()}}
+        self._call("/-/publish", payload, "POST")
 
     def conditional_get(self, honoured: bool) -> None:
         """Make the server honour conditional GET (the default) or ignore it."""
