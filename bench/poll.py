@@ -910,31 +910,34 @@ class Bench:
         return cycles
 
     def long_run(self, poller: Poller, store: Store) -> None:
+        """Cycles of changing feeds for ``--minutes``; RSS and database size at the start, every
+        minute and at the end (the clock moves one interval per cycle, so articles age)."""
         minutes = float(self.args.minutes)
         self.cycle("priming cycle (every feed new: all parsed)", poller)
         started = time.monotonic()
-        next_print, cycles, feeds = started, 0, 0
-        peak = 0.0
-        while True:
-            now = time.monotonic()
+        next_print, cycles, feeds, peak = started, 0, 0, 0.0
+
+        def show(label: str) -> None:
+            nonlocal peak
+            usage = self.meter.now()
+            peak = max(peak, usage.peak_rss_mb)
+            print(
+                f"{label}: {cycles} cycles, {feeds:,} polls; RSS sum {usage.rss_now_mb:,.0f} MB "
+                f"(peak {peak:,.0f} MB); database {database_mb(store):,.1f} MB",
+                flush=True,
+            )
+
+        while (now := time.monotonic()) - started < minutes * 60:
             if now >= next_print:
-                usage = self.meter.now()
-                peak = max(peak, usage.peak_rss_mb)
-                print(
-                    f"minute {(now - started) / 60:4.1f}: {cycles} cycles, {feeds:,} polls; "
-                    f"RSS sum {usage.rss_now_mb:,.0f} MB (peak {peak:,.0f} MB); "
-                    f"database {database_mb(store):,.1f} MB",
-                    flush=True,
-                )
+                show(f"minute {(now - started) / 60:4.1f}")
                 next_print += 60
-            if now - started >= minutes * 60:
-                break
             self.server.publish(self.some_feeds())
             self.clock.now += timedelta(seconds=INTERVAL_S + 1)
             with self.meter.phase() as usage:
                 report = poller.poll_due()
             peak = max(peak, usage.peak_rss_mb)
             cycles, feeds = cycles + 1, feeds + len(report.results)
+        show(f"end, minute {(time.monotonic() - started) / 60:.1f}")
 
 
 def _run(
