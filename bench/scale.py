@@ -25,7 +25,7 @@ For each setup (N workers), all on 127.0.0.1:
    twice (two rows with the same link among the shared stories; across all articles, the rows
    beyond the first per link, compared with the one-worker setup), alerts per article, alerts
    per story link, outbox post intents per alert and destination, and console posts per alert
-   (the journal).
+   (the journal). The exit status is 1 when any of those is not 0.
 
 The feed server is bench/poll.py's (the real-world files of ``../shared/data/feeds/realworld/``,
 feed i and feed i + <number of files> serving the same file, so many articles are shared from
@@ -555,7 +555,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for s in setups
     )
     print(f"duplicate articles and alerts: {'none' if clean else 'FOUND (see above)'}")
-    return 0
+    return 0 if clean else 1
 
 
 if __name__ == "__main__":
