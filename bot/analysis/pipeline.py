@@ -131,7 +131,8 @@ class Analyser:
         bank = None
         if encoder is not None and texts:  # the text the scorer itself would encode
             bank = SentenceRows(encoder, [normalise_sentence(t) for t in texts])
-            bank.rows(range(min(LEAD_SENTENCES, len(texts))))
+            every = self.claims_encode_top is None  # the old way, kept for comparison
+            bank.rows(range(len(texts) if every else min(LEAD_SENTENCES, len(texts))))
         chosen = select_claims(
             texts,
             scorer,
