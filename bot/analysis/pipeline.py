@@ -33,8 +33,8 @@ log = logging.getLogger(__name__)
 
 # The lead sentence is encoded whatever its claim score: stories compare title and lead.
 LEAD_SENTENCES = 1
-# `[analysis] claims_encode_top`'s default: see README "Claims model and sentence encoder".
-DEFAULT_ENCODE_TOP = 8
+# `[analysis] claims_encode_top`'s default; the figures behind it: README "Models and data".
+DEFAULT_ENCODE_TOP = 6
 
 PageFetcher = Callable[[str], bytes]
 """url → page bytes through the guarded fetcher; raises on refusal or failure."""
