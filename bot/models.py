@@ -237,20 +237,33 @@ class Claim:
     cues: tuple[str, ...] = ()
 
 
+TITLE_ROW = -1  # `SentenceVectors.sentences` label of the article's title
+
+
 @dataclass(frozen=True)
 class SentenceVectors:
     """An article's sentence vectors, encoded once and reused (claims now; stories, recall).
 
-    ``data`` is ``rows`` x ``dim`` little-endian float16, row i = sentence i of the article's
-    split text, rows L2-normalised; ``encoder`` names the vector space (never compare rows of
-    different encoders); ``claim_rows[j]`` is the row of ``Analysis.claims[j]``.
-    ``bot.analysis.encoder.vectors_array`` turns it back into a numpy matrix."""
+    Not every sentence has a vector: the analyser encodes the title, the lead sentence, the
+    claim candidates and every flagged claim. ``data`` is ``rows`` x ``dim`` little-endian
+    float16, rows L2-normalised; ``sentences[i]`` says which sentence row i encodes (its index
+    in the article's split text, or `TITLE_ROW` for the title), ascending; ``encoder`` names
+    the vector space (never compare rows of different encoders); ``claim_rows[j]`` is the row
+    of ``Analysis.claims[j]``. ``bot.analysis.encoder.vectors_array`` makes the matrix."""
 
     encoder: str
     rows: int
     dim: int
     data: bytes
     claim_rows: tuple[int, ...] = ()
+    sentences: tuple[int, ...] = ()
+
+    def row_of(self, sentence: int) -> int | None:
+        """The row holding sentence ``sentence`` (or `TITLE_ROW`), None when not encoded."""
+        try:
+            return self.sentences.index(sentence)
+        except ValueError:
+            return None
 
 
 @dataclass(frozen=True)

