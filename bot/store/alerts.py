@@ -7,7 +7,7 @@ the alert's edits in the same transaction as the verdict: what must be sent is n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -25,6 +25,7 @@ from bot.models import (
     Verdict,
 )
 from bot.store.base import Repository
+from bot.store.memory import recall_views
 from bot.store.outbox import IntentKind, alert_intents, rearm_edits
 from bot.store.schema import (
     AlertClaimRow,
@@ -166,6 +167,7 @@ class AlertRepository(Repository):
             )
             latest = self._latest_verdicts(s, alert_id)
             by_checker = self._checker_rows(s, alert_id)
+            recall = recall_views(s, alert_id)
             return AlertView(
                 alert_id=alert.id,
                 title=alert.title,
@@ -175,7 +177,11 @@ class AlertRepository(Repository):
                 entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
                 summary=tuple(alert.summary),
                 claims=tuple(
-                    self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])) for c in claims
+                    replace(
+                        self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])),
+                        recall=recall.get(c.n, ()),
+                    )
+                    for c in claims
                 ),
             )
 
@@ -351,3 +357,10 @@ class AlertRepository(Repository):
                 OpenClaim(a.id, a.title, a.url, a.created_at, c.n, c.text)
                 for a, c, _ in s.execute(query)
             ]
+
+    def verdicted_alerts(self) -> list[int]:
+        """Alerts with at least one verdict, oldest first (for `watchdesk verdicts export`)."""
+        with self._tx() as s:
+            return list(
+                s.scalars(select(VerdictRow.alert_id).distinct().order_by(VerdictRow.alert_id))
+            )

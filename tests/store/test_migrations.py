@@ -140,8 +140,10 @@ def test_0003_adds_alert_vectors_and_walks_back(database_url: str) -> None:
     assert store.alerts.alert_vectors(alert_id) == vectors
     _downgrade(engine, "0002")
     assert "alert_vectors" not in inspect(engine).get_table_names()
-    assert store.alerts.alert_view(alert_id) is not None
+    with engine.connect() as c:  # the alert survives (head's models read later tables too)
+        assert c.execute(text("SELECT count(*) FROM alerts")).scalar() == 1
     db.upgrade(engine)
+    assert store.alerts.alert_view(alert_id) is not None
     assert store.alerts.alert_vectors(alert_id) is None
     engine.dispose()
 
@@ -161,4 +163,21 @@ def test_0004_adds_the_feed_body_hash_and_walks_back(database_url: str) -> None:
     assert "body_hash" in {c["name"] for c in inspect(engine).get_columns("feeds")}
     _downgrade(engine, "0003")
     assert "body_hash" not in {c["name"] for c in inspect(engine).get_columns("feeds")}
+    engine.dispose()
+
+
+def test_0007_adds_the_desks_memory_and_walks_back(database_url: str) -> None:
+    """0007 adds imported fact-checks and recall matches; walking back drops only those."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine, "0004")
+    assert "factchecks" not in inspect(engine).get_table_names()
+    db.upgrade(engine, "0007")
+    tables = set(inspect(engine).get_table_names())
+    assert {"factchecks", "recall_matches"} <= tables
+    store = Store(engine)
+    alert_id = stored_alert(store)
+    _downgrade(engine, "0004")
+    assert {"factchecks", "recall_matches"}.isdisjoint(inspect(engine).get_table_names())
+    db.upgrade(engine)
+    assert store.alerts.alert_view(alert_id) is not None
     engine.dispose()
