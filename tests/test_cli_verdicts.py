@@ -18,8 +18,12 @@ from bot.analysis.encoder import load_encoder, vectors_array
 from bot.models import SentenceVectors, Verdict
 from bot.store import db
 from bot.store.repo import Store
+from tests import test_cli
 from tests.factories import give_verdict, stored_alert
-from tests.test_cli import Cli, clean_env, cli, config  # noqa: F401 - pytest fixtures
+from tests.test_cli import Cli
+
+# the CLI fixtures (a private config and SQLite file, no chat tokens in the environment)
+clean_env, config, cli = test_cli.clean_env, test_cli.config, test_cli.cli
 
 DATA = Path(__file__).parent / "desk" / "data"
 PAGE = DATA / "claimreview-page.jsonld"
