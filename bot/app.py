@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.desk.alerts import AlertMaker, Routing
 from bot.desk.commands import Actor, Desk
+from bot.desk.memory import Recall
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
 from bot.feeds.client import HttpClient
@@ -144,6 +145,7 @@ class Watchdesk:
         alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
             polled.new_articles
         )
+        Recall(self.store, self.settings.memory).run(alerts)
         if self.outbox.workers_running:
             self.outbox.wake()
             return CycleSummary(polled, alerts)

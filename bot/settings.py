@@ -316,6 +316,29 @@ class OutboxSettings(_Section):
         return self
 
 
+class MemorySettings(_Section):
+    """The desk's memory: how alike a new claim and an earlier check must be (the corrected
+    similarity of `bot.analysis.recall.same_claim_score`, measured by bench/eval_recall.py)
+    to show "already checked" (``recall_threshold``) or "similar to" (``near_threshold``)."""
+
+    recall_threshold: Annotated[
+        float, BeforeValidator(_strict_number), AfterValidator(Within(0.5, 1.2))
+    ] = 0.95
+    near_threshold: Annotated[
+        float, BeforeValidator(_strict_number), AfterValidator(Within(0.5, 1.2))
+    ] = 0.925
+    max_matches: _count(1, 10, "a few lines per claim at most") = 2
+
+    @model_validator(mode="after")
+    def _near_below_close(self) -> MemorySettings:
+        if self.near_threshold > self.recall_threshold:
+            raise ValueError(
+                f"[memory] near_threshold ({self.near_threshold:g}) must not be above "
+                f"recall_threshold ({self.recall_threshold:g})"
+            )
+        return self
+
+
 class PermissionSettings(_Section):
     """Who may change the watchlist and feeds. Empty lists and ``platform_admins`` true means
     platform admins only; ``anyone`` opens it to every member."""
@@ -442,6 +465,7 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     outbox: OutboxSettings = OutboxSettings()
+    memory: MemorySettings = MemorySettings()
     permissions: PermissionSettings = PermissionSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -40,10 +40,12 @@ from bot.desk.inbound import InboundText, refuse_controls
 from bot.desk.outbox import Outbox
 from bot.desk.replies import Arg, Code, MessageLink, Part, Refusal, Reply, lines
 from bot.desk.verdicts import (
+    RecallReply,
     VerdictHint,
     VerdictRequest,
     check_note,
     check_source,
+    parse_recall_reply,
     parse_verdict_reply,
 )
 from bot.errors import UserError
@@ -603,12 +605,56 @@ class Desk:
         alert_id = self.store.alerts.alert_for_message(destination, parent_message_id)
         if alert_id is None:
             return None
+        recall = parse_recall_reply(text)
+        if recall is not None:
+            return self._recall_reply(actor, alert_id, recall)
         parsed = parse_verdict_reply(text, len(self.store.alerts.claim_numbers(alert_id)))
         if parsed is None:
             return None
         if isinstance(parsed, VerdictHint):
             return Reply(*parsed.parts, ok=False)
         return self._record(actor, alert_id, parsed)
+
+    def _recall_reply(self, actor: Actor, alert_id: int, reply: RecallReply) -> Reply:
+        """Confirm ("same as #14:3": the earlier verdict is copied with its provenance) or
+        reject a recall suggestion shown on one of the alert's claims."""
+        if not self.may_judge(actor):
+            raise UserError(
+                "Sorry, confirming earlier checks is limited to the desk's fact-checkers. Ask a "
+                "Watchdesk admin to give you one of the roles in [permissions] verdict_groups."
+            )
+        decided = self.store.memory.decide(
+            alert_id, reply.claim, reply.ref, confirm=reply.same, by=actor.name
+        )
+        if decided is None:
+            which = f"claim {reply.claim}" if reply.claim is not None else "any claim"
+            return Reply(
+                f"Alert #{alert_id} does not show {reply.ref} on {which}; reply with the "
+                "reference the alert shows, e.g. ",
+                Code(f"2 same as {reply.ref}"),
+                ".",
+                ok=False,
+            )
+        claim_n, copied = decided
+        if copied is None:
+            self.outbox.push_updates(alert_id)
+            return Reply(
+                f"Noted: claim {claim_n} is not the same as {reply.ref} (by {actor.name})."
+            )
+        self.store.alerts.record_verdicts(
+            alert_id,
+            [claim_n],
+            copied.verdict,
+            platform=actor.platform,
+            user_id=actor.user_id,
+            user_name=actor.name,
+            source_url=copied.source_url,
+            note=copied.note,
+        )
+        self.outbox.push_updates(alert_id)
+        return Reply(
+            f"Recorded: claim {claim_n} → {copied.verdict.value} (by {actor.name}), {copied.note}."
+        )
 
     def record_verdict(
         self,

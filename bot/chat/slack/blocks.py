@@ -22,7 +22,7 @@ from slack_sdk.models.blocks import (
 
 from bot.analysis.text import clean_for_display
 from bot.chat.slack.escape import link, safe_url, truncate_escaped
-from bot.models import AlertView, ClaimView, Verdict
+from bot.models import AlertView, ClaimView, RecallView, Verdict
 
 SECTION_LIMIT = 3000  # SectionBlock.text_max_length
 CONTEXT_TEXT_LIMIT = 2000  # a context element's text; Slack rejects much longer ones
@@ -141,8 +141,36 @@ def disagreement_line(claim: ClaimView) -> str:
     return f":scales: *disagreement* — {said}" + (f" (+{more} more)" if more > 0 else "")
 
 
+def _recall_line(claim: ClaimView, r: RecallView) -> str:
+    """One earlier check the claim resembles: "already checked" (close) or "similar to"
+    (near, with the replies that confirm or reject it)."""
+    when = r.checked_at.strftime("%Y-%m-%d") if r.checked_at else "undated"
+    said = [f"by {truncate_escaped(r.checker, 100)}", when]
+    if r.source_url and safe_url(r.source_url):
+        said.append(link(r.source_url, "source", limit=1200))
+    if r.alert_id is not None:
+        said.append("in " + link(r.alert_url, f"alert #{r.alert_id}", limit=1200))
+    rating = truncate_escaped(r.rating, 100)
+    if r.level == "close" or r.state == "confirmed":
+        done = " (confirmed)" if r.state == "confirmed" else ""
+        return f":recycle: *already checked: {rating}*{done} — {', '.join(said)} · `{r.ref}`"
+    text = truncate_escaped(clean_for_display(r.text), 200)
+    return (
+        f":mag: similar to “{text}” — {rating} {', '.join(said)} · reply "
+        f"`{claim.n} same as {r.ref}` or `{claim.n} not {r.ref}`"
+    )
+
+
+def recall_text(claim: ClaimView) -> str:
+    """The claim's earlier checks (the desk's memory), rejected suggestions left out."""
+    return "\n".join(_recall_line(claim, r) for r in claim.recall if r.state != "rejected")
+
+
 def _claim(claim: ClaimView) -> SectionBlock:
     status = claim_status(claim)
+    recall = recall_text(claim)
+    if recall:
+        status += "\n" + recall
     kinds = f" _({truncate_escaped(', '.join(claim.kinds), 100)})_" if claim.kinds else ""
     head = f"*{claim.n}.* "
     room = SECTION_LIMIT - len(head) - len(kinds) - len(status) - 1
