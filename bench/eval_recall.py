@@ -54,7 +54,9 @@ def scores(pairs: list[Pair]) -> tuple[list[float], list[float]]:
     return raw, [same_claim_score(r, p.checked, p.new) for r, p in zip(raw, pairs, strict=True)]
 
 
-def precision_recall(pairs: list[Pair], values: list[float], threshold: float) -> tuple[float, float]:
+def precision_recall(
+    pairs: list[Pair], values: list[float], threshold: float
+) -> tuple[float, float]:
     predicted = [v >= threshold for v in values]
     tp = sum(1 for p, hit in zip(pairs, predicted, strict=True) if hit and p.same)
     fp = sum(1 for p, hit in zip(pairs, predicted, strict=True) if hit and not p.same)
