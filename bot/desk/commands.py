@@ -631,7 +631,7 @@ class Desk:
             return Reply(
                 f"Alert #{alert_id} does not show {reply.ref} on {which}; reply with the "
                 "reference the alert shows, e.g. ",
-                Code(f"2 same as {reply.ref}"),
+                Code(f"{reply.claim or 1} same as {reply.ref}"),
                 ".",
                 ok=False,
             )
