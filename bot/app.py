@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from bot.desk.alerts import AlertMaker, Routing
 from bot.desk.commands import Actor, Desk
-from bot.desk.memory import Recall
+from bot.desk.memory import Recall, release_stale
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
 from bot.feeds.client import HttpClient
@@ -146,6 +146,12 @@ class Watchdesk:
             polled.new_articles
         )
         Recall(self.store, self.settings.memory).run(alerts)
+        release_stale(
+            self.store.memory,
+            self.store.outbox,
+            now=self.store.clock(),
+            timeout_s=self.settings.memory.assignment_timeout_s,
+        )
         if self.outbox.workers_running:
             self.outbox.wake()
             return CycleSummary(polled, alerts)

@@ -299,6 +299,8 @@ class ClaimView:
     disagreements: tuple[CheckerVerdict, ...] = ()
     # earlier checks this claim resembles (the desk's memory), closest first
     recall: tuple[RecallView, ...] = ()
+    # who said "I'm on it" (until a verdict, or the assignment times out)
+    assigned_to: str | None = None
 
 
 @dataclass(frozen=True)

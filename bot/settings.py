@@ -328,6 +328,9 @@ class MemorySettings(_Section):
         float, BeforeValidator(_strict_number), AfterValidator(Within(0.5, 1.2))
     ] = 0.925
     max_matches: _count(1, 10, "a few lines per claim at most") = 2
+    assignment_timeout_s: _whole_seconds(10 * MINUTE, 7 * DAY) = Field(
+        4 * HOUR, alias="assignment_timeout"
+    )
 
     @model_validator(mode="after")
     def _near_below_close(self) -> MemorySettings:

@@ -73,6 +73,8 @@ def render_alert(alert: AlertView) -> str:
                 f"{_clean(d.checked_by)} said {d.verdict.value}" for d in claim.disagreements
             )
             lines.append(f"        ⚖ disagrees: {said}")
+        if claim.assigned_to:
+            lines.append(f"        👤 {_clean(claim.assigned_to)} is on it")
         for r in claim.recall:
             if r.state != "rejected":
                 lines.append(f"        {recall_line(claim.n, r)}")

@@ -18,6 +18,7 @@ Grammar (subcommands are case-insensitive; ``NAME`` is one argument, see quoting
     /feeds remove URL         (rm, delete, del)            → FeedsRemove(url)
     /feeds list               (ls)                         → FeedsList()
     /claims [open]            (list, ls)                   → ClaimsOpen()
+    /claims mine                                           → ClaimsMine()
     /<any> help               (?, -h, --help)              → Help(command)
 
 Arguments and quoting:
@@ -133,6 +134,11 @@ class ClaimsOpen:
 
 
 @dataclass(frozen=True)
+class ClaimsMine:
+    """The claims the person said "I'm on it" to and has not judged yet."""
+
+
+@dataclass(frozen=True)
 class Help:
     """The user asked for ``command``'s usage ("watch", "feeds" or "claims")."""
 
@@ -141,7 +147,7 @@ class Help:
 
 Command = (
     WatchAdd | WatchRemove | WatchUnalias | WatchList | WatchTest | FeedsAdd | FeedsList
-    | FeedsRemove | ClaimsOpen | Help
+    | FeedsRemove | ClaimsOpen | ClaimsMine | Help
 )  # fmt: skip
 
 
@@ -200,6 +206,7 @@ _USAGE: dict[str, tuple[tuple[Part, ...], ...]] = {
     ),
     "claims": (
         (cmd("claims", "open"), " — claims in recent alerts that nobody has checked yet"),
+        (cmd("claims", "mine"), " — the claims you said “I'm on it” to"),
         (cmd("claims", "help"), " — this help"),
     ),
 }  # fmt: skip
@@ -213,7 +220,7 @@ _SUBCOMMANDS: dict[str, dict[str, str]] = {
         "add": "add", "remove": "remove", "rm": "remove", "delete": "remove", "del": "remove",
         "list": "list", "ls": "list",
     },
-    "claims": {"open": "open", "list": "open", "ls": "open"},
+    "claims": {"open": "open", "list": "open", "ls": "open", "mine": "mine"},
 }  # fmt: skip
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 
@@ -658,6 +665,11 @@ def _claims_open(source: _Text, rest: str) -> ClaimsOpen:
     return ClaimsOpen()
 
 
+def _claims_mine(source: _Text, rest: str) -> ClaimsMine:
+    _no_arguments("claims", "mine", source, rest)
+    return ClaimsMine()
+
+
 _PARSERS = {
     ("watch", "add"): _watch_add,
     ("watch", "remove"): _watch_remove,
@@ -668,4 +680,5 @@ _PARSERS = {
     ("feeds", "remove"): _feeds_remove,
     ("feeds", "list"): _feeds_list,
     ("claims", "open"): _claims_open,
+    ("claims", "mine"): _claims_mine,
 }

@@ -1,4 +1,5 @@
-"""Recall: a new alert's flagged claims against the desk's memory of checked claims.
+"""Recall: a new alert's flagged claims against the desk's memory of checked claims; and
+the release of "I'm on it" assignments that outlived ``[memory] assignment_timeout``.
 
 Right after an alert is written, each of its claims (its vector from the alert's sentence
 vectors: nothing is encoded again) is compared with every claim that has a verdict and every
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -20,8 +22,9 @@ import numpy as np
 from bot.analysis.encoder import vectors_array
 from bot.analysis.recall import same_claim_score
 from bot.models import AlertView, SentenceVectors
-from bot.settings import MemorySettings
-from bot.store.memory import Match, Remembered
+from bot.settings import MemorySettings, format_duration
+from bot.store.memory import Assignment, Match, Remembered
+from bot.store.outbox import Intent, IntentKind
 
 log = logging.getLogger(__name__)
 
@@ -100,3 +103,44 @@ class Recall:
                 scored.append(Match(claim_n, remembered[k], round(score, 4), level))
         scored.sort(key=lambda m: -m.score)
         return scored[: self.settings.max_matches]
+
+
+# --------------------------------------------------------------------------- assignments
+
+
+class ReleaseMemory(Protocol):
+    def stale_assignments(self, older_than: datetime) -> list[Assignment]: ...
+
+    def release(self, assignment_ids: Sequence[int]) -> None: ...
+
+
+class ReleaseOutbox(Protocol):
+    def intents_for_alert(self, alert_id: int, kind: IntentKind | None = None) -> list[Intent]: ...
+
+    def add_thread_post(
+        self, alert_id: int, destination: str, text: str, *, key: str | None = None
+    ) -> bool: ...
+
+
+def release_stale(
+    memory: ReleaseMemory, outbox: ReleaseOutbox, *, now: datetime, timeout_s: int
+) -> list[Assignment]:
+    """Every "I'm on it" older than ``timeout_s`` without a verdict goes back to the open
+    pool, with a note in each copy of the alert's thread. The notes are queued first (keyed,
+    so a crash before the release never posts twice), then the assignments released."""
+    stale = memory.stale_assignments(now - timedelta(seconds=timeout_s))
+    for a in stale:
+        text = (
+            f"Claim {a.claim_n} is back in the open pool: {a.user_name} took it "
+            f"{format_duration(timeout_s)} ago and no verdict came."
+        )
+        for post in outbox.intents_for_alert(a.alert_id, IntentKind.POST_ALERT):
+            if post.state != "failed":
+                outbox.add_thread_post(
+                    a.alert_id,
+                    str(post.destination),
+                    text,
+                    key=f"release-{a.id}@{post.destination}",
+                )
+    memory.release([a.id for a in stale])
+    return stale

@@ -879,3 +879,39 @@ def parse_recall_reply(text: str | InboundText) -> RecallReply | None:
     )
     claim = int(match.group("claim")) if match.group("claim") else None
     return RecallReply(claim, ref, not verb.startswith(_REJECT_WORDS))
+
+
+# --------------------------------------------------------------------------- "I'm on it"
+
+
+@dataclass(frozen=True)
+class AssignReply:
+    """A checker taking claims: ``claims`` None means the alert's unchecked claims."""
+
+    claims: tuple[int, ...] | None
+
+
+_ON_IT = (
+    r"(?:i'?m|i\s+am)\s+on\s+it|on\s+it|i'?ll\s+check(?:\s+it)?|mine|taking\s+it|"
+    r"беру|я\s+проверю|проверю|займусь|я\s+займусь|бяру|я\s+праверу|праверу|займуся"
+)
+_NUMS = r"#?\d{1,4}(?:\s*(?:,|and|&|и|і)\s*#?\d{1,4})*"
+_ASSIGN_RE = re.compile(
+    rf"^(?:(?:claims?|утверждени[ея]|сцвярджэнн[ея])\s+)?(?P<pre>{_NUMS})?\s*[:.)—–-]?\s*"
+    rf"(?:{_ON_IT})(?:\s*[:—–-]?\s*(?:(?:claims?|утверждени[ея]|сцвярджэнн[ея])\s+)?"
+    rf"(?P<post>{_NUMS}))?\s*[.!]*$",
+    re.IGNORECASE,
+)
+
+
+def parse_assign_reply(text: str | InboundText) -> AssignReply | None:
+    """``I'm on it``, ``on it``, ``mine``, ``2 on it``, ``on it: 2, 3``, ``claim 2 mine``;
+    Russian ``беру 2`` / ``я проверю``, Belarusian ``бяру 2`` / ``я праверу``. None otherwise."""
+    line, _ = _command_lines(text)
+    match = _ASSIGN_RE.match(line.replace("\u2019", "'").replace("\u00a0", " ").strip())
+    if match is None:
+        return None
+    numbers = match.group("pre") or match.group("post")
+    if not numbers:
+        return AssignReply(None)
+    return AssignReply(tuple(dict.fromkeys(int(n) for n in re.findall(r"\d+", numbers))))

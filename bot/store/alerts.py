@@ -21,11 +21,12 @@ from bot.models import (
     ClaimView,
     EntityView,
     MessageRef,
+    RecallView,
     SentenceVectors,
     Verdict,
 )
 from bot.store.base import Repository
-from bot.store.memory import recall_views
+from bot.store.memory import assignees, recall_views
 from bot.store.outbox import IntentKind, alert_intents, rearm_edits
 from bot.store.schema import (
     AlertClaimRow,
@@ -64,6 +65,15 @@ def _vectors_row(alert_id: int, analysis: Analysis) -> AlertVectorsRow | None:
         data=vectors.data,
         claim_rows=list(vectors.claim_rows),
     )
+
+
+def _with_memory(
+    view: ClaimView, recall: tuple[RecallView, ...], assignee: str | None
+) -> ClaimView:
+    """The claim with what the desk's memory adds: earlier checks it resembles, and who is
+    on it (only while it has no verdict: a verdict ends the assignment's purpose)."""
+    on_it = assignee if view.verdict is Verdict.UNCHECKED else None
+    return replace(view, recall=recall, assigned_to=on_it)
 
 
 def _checker_verdict(row: VerdictRow) -> CheckerVerdict:
@@ -168,6 +178,7 @@ class AlertRepository(Repository):
             latest = self._latest_verdicts(s, alert_id)
             by_checker = self._checker_rows(s, alert_id)
             recall = recall_views(s, alert_id)
+            on_it = assignees(s, alert_id)
             return AlertView(
                 alert_id=alert.id,
                 title=alert.title,
@@ -177,9 +188,10 @@ class AlertRepository(Repository):
                 entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
                 summary=tuple(alert.summary),
                 claims=tuple(
-                    replace(
+                    _with_memory(
                         self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])),
-                        recall=recall.get(c.n, ()),
+                        recall.get(c.n, ()),
+                        on_it.get(c.n),
                     )
                     for c in claims
                 ),

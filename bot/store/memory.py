@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +22,7 @@ from bot.store.schema import (
     AlertClaimRow,
     AlertRow,
     AlertVectorsRow,
+    AssignmentRow,
     FactCheckRow,
     OutboxRow,
     RecallRow,
@@ -82,6 +84,101 @@ def rating_verdict(rating: str) -> Verdict:
 
 
 class MemoryRepository(Repository):
+    # ----------------------------------------------------------------------- assignments
+
+    def assign(
+        self, alert_id: int, claims: Sequence[int], *, platform: str, user_id: str, user_name: str
+    ) -> dict[int, str]:
+        """Give the person each claim nobody else is on (and that has no verdict yet);
+        returns claim → who else already holds it or "checked", for the ones left alone.
+        Re-arms the alert's edits so it shows the assignee."""
+        now = self.clock()
+        kept: dict[int, str] = {}
+        with self._tx() as s:
+            for n in claims:
+                live = s.scalar(
+                    select(AssignmentRow).where(
+                        AssignmentRow.alert_id == alert_id,
+                        AssignmentRow.claim_n == n,
+                        AssignmentRow.released_at.is_(None),
+                    )
+                )
+                if live is not None and (live.platform, live.user_id) == (platform, user_id):
+                    continue
+                if live is not None:
+                    kept[n] = live.user_name
+                    continue
+                if _checked(s, alert_id, n):
+                    kept[n] = "checked"
+                    continue
+                s.add(
+                    AssignmentRow(
+                        alert_id=alert_id,
+                        claim_n=n,
+                        platform=platform,
+                        user_id=user_id,
+                        user_name=user_name,
+                        assigned_at=now,
+                    )
+                )
+            rearm_edits(s, alert_id, now)
+        return kept
+
+    def mine(self, platform: str, user_id: str, limit: int = 50) -> list[Assignment]:
+        """The person's live assignments on claims still without a verdict, oldest first."""
+        with self._tx() as s:
+            rows = s.execute(
+                select(AssignmentRow, AlertRow.title, AlertClaimRow.text)
+                .join(AlertRow, AlertRow.id == AssignmentRow.alert_id)
+                .join(
+                    AlertClaimRow,
+                    (AlertClaimRow.alert_id == AssignmentRow.alert_id)
+                    & (AlertClaimRow.n == AssignmentRow.claim_n),
+                )
+                .where(
+                    AssignmentRow.platform == platform,
+                    AssignmentRow.user_id == user_id,
+                    AssignmentRow.released_at.is_(None),
+                )
+                .order_by(AssignmentRow.assigned_at, AssignmentRow.id)
+            ).all()
+            return [
+                Assignment(a.id, a.alert_id, a.claim_n, a.user_name, a.assigned_at, title, text)
+                for a, title, text in rows
+                if not _checked(s, a.alert_id, a.claim_n)
+            ][:limit]
+
+    def stale_assignments(self, older_than: datetime) -> list[Assignment]:
+        """Live assignments made before ``older_than`` whose claim still has no verdict."""
+        with self._tx() as s:
+            rows = s.scalars(
+                select(AssignmentRow)
+                .where(
+                    AssignmentRow.released_at.is_(None),
+                    AssignmentRow.assigned_at < older_than,
+                )
+                .order_by(AssignmentRow.id)
+            )
+            return [
+                Assignment(r.id, r.alert_id, r.claim_n, r.user_name, r.assigned_at)
+                for r in rows
+                if not _checked(s, r.alert_id, r.claim_n)
+            ]
+
+    def release(self, assignment_ids: Sequence[int]) -> None:
+        """Back to the open pool; the alerts are edited to drop the assignee."""
+        if not assignment_ids:
+            return
+        now = self.clock()
+        with self._tx() as s:
+            rows = list(
+                s.scalars(select(AssignmentRow).where(AssignmentRow.id.in_(list(assignment_ids))))
+            )
+            for row in rows:
+                row.released_at = now
+            for alert_id in {r.alert_id for r in rows}:
+                rearm_edits(s, alert_id, now)
+
     # ----------------------------------------------------------------------- fact-checks
 
     def save_factchecks(
@@ -319,6 +416,40 @@ def _view(s: Session, row: RecallRow) -> RecallView | None:
         else None,
         state=row.state,
     )
+
+
+# --------------------------------------------------------------------------- who is checking what
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: int
+    alert_id: int
+    claim_n: int
+    user_name: str
+    assigned_at: datetime
+    alert_title: str = ""
+    claim_text: str = ""
+
+
+def assignees(s: Session, alert_id: int) -> dict[int, str]:
+    """Claim → who is on it, for the claims of the alert with a live assignment."""
+    rows = s.scalars(
+        select(AssignmentRow).where(
+            AssignmentRow.alert_id == alert_id, AssignmentRow.released_at.is_(None)
+        )
+    )
+    return {row.claim_n: row.user_name for row in rows}
+
+
+def _checked(s: Session, alert_id: int, claim_n: int) -> bool:
+    latest = s.scalar(
+        select(VerdictRow.verdict)
+        .where(VerdictRow.alert_id == alert_id, VerdictRow.claim_n == claim_n)
+        .order_by(VerdictRow.created_at.desc(), VerdictRow.id.desc())
+        .limit(1)
+    )
+    return latest not in (None, Verdict.UNCHECKED.value)
 
 
 def _copied(view: RecallView) -> Decided:

@@ -284,3 +284,19 @@ class RecallRow(Base):
     decided_by: Mapped[str | None] = mapped_column(String(300))
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AssignmentRow(Base):
+    """Who is checking a claim ("I'm on it"): one live row per claim (``released_at`` NULL);
+    released by a verdict, by the person, or after ``[memory] assignment_timeout``."""
+
+    __tablename__ = "claim_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    claim_n: Mapped[int] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(200))
+    user_name: Mapped[str] = mapped_column(String(300))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -173,11 +173,13 @@ def test_0007_adds_the_desks_memory_and_walks_back(database_url: str) -> None:
     assert "factchecks" not in inspect(engine).get_table_names()
     db.upgrade(engine, "0007")
     tables = set(inspect(engine).get_table_names())
-    assert {"factchecks", "recall_matches"} <= tables
+    assert {"factchecks", "recall_matches", "claim_assignments"} <= tables
     store = Store(engine)
     alert_id = stored_alert(store)
     _downgrade(engine, "0004")
-    assert {"factchecks", "recall_matches"}.isdisjoint(inspect(engine).get_table_names())
+    assert {"factchecks", "recall_matches", "claim_assignments"}.isdisjoint(
+        inspect(engine).get_table_names()
+    )
     db.upgrade(engine)
     assert store.alerts.alert_view(alert_id) is not None
     engine.dispose()

@@ -230,6 +230,10 @@ class WatchdeskCog(commands.Cog):
     async def claims_open(self, interaction: discord.Interaction[Any]) -> None:
         await answer(interaction, self.desk.claims_open, "/claims open")
 
+    @claims.command(name="mine", description="List the claims you said “I'm on it” to")
+    async def claims_mine(self, interaction: discord.Interaction[Any]) -> None:
+        await answer(interaction, self.desk.claims_mine, "/claims mine")
+
     @app_commands.command(
         name="verdict", description="Record a verdict on a claim of this thread's alert"
     )

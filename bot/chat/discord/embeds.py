@@ -223,6 +223,9 @@ def _claim_field(claim: ClaimView) -> dict[str, Any]:
     if kinds:
         name += f" ({escape_text(kinds)})"
     status = _claim_status(claim)
+    if claim.assigned_to:
+        on_it = f"-# 👤 {escape_text(clip(one_line(claim.assigned_to), 80))} is on it"
+        status = f"{status}\n{on_it}" if status else on_it
     recall = recall_text(claim)
     if recall:
         status = f"{status}\n{recall}" if status else recall

@@ -179,6 +179,8 @@ def recall_text(claim: ClaimView, room: int = RECALL_ROOM) -> str:
 
 def _claim(claim: ClaimView) -> SectionBlock:
     status = claim_status(claim)
+    if claim.assigned_to:
+        status += f" · :bust_in_silhouette: *{truncate_escaped(claim.assigned_to, 100)}* is on it"
     recall = recall_text(claim, min(RECALL_ROOM, SECTION_LIMIT - len(status) - 300))
     if recall:
         status += "\n" + recall

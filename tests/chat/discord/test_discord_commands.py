@@ -62,7 +62,7 @@ def test_commands_are_registered_in_the_configured_guild(world: DiscordWorld) ->
 
     assert sorted(subcommands("watch")) == ["add", "list", "remove", "test", "unalias"]
     assert sorted(subcommands("feeds")) == ["add", "list", "remove"]
-    assert sorted(subcommands("claims")) == ["open"]
+    assert sorted(subcommands("claims")) == ["mine", "open"]
     add = {o["name"]: o for o in subcommands("watch")["add"]["options"]}
     assert (add["term"]["type"], add["term"]["required"]) == (3, True)
     assert (add["aliases"]["type"], add["aliases"]["required"]) == (3, False)

@@ -1,4 +1,4 @@
-"""the desk's memory: imported fact-checks and recall matches
+"""the desk's memory: imported fact-checks, recall matches, claim assignments
 
 Revision ID: 0007
 Revises: 0004
@@ -75,9 +75,32 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_recall_matches_alert_id"), "recall_matches", ["alert_id"], unique=False
     )
+    op.create_table(
+        "claim_assignments",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("alert_id", sa.Integer(), nullable=False),
+        sa.Column("claim_n", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=20), nullable=False),
+        sa.Column("user_id", sa.String(length=200), nullable=False),
+        sa.Column("user_name", sa.String(length=300), nullable=False),
+        sa.Column("assigned_at", UTCDateTime(), nullable=False),
+        sa.Column("released_at", UTCDateTime(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["alert_id"],
+            ["alerts.id"],
+            name=op.f("fk_claim_assignments_alert_id_alerts"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_claim_assignments")),
+    )
+    op.create_index(
+        op.f("ix_claim_assignments_alert_id"), "claim_assignments", ["alert_id"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_claim_assignments_alert_id"), table_name="claim_assignments")
+    op.drop_table("claim_assignments")
     op.drop_index(op.f("ix_recall_matches_alert_id"), table_name="recall_matches")
     op.drop_table("recall_matches")
     op.drop_table("factchecks")
