@@ -316,6 +316,23 @@ class OutboxSettings(_Section):
         return self
 
 
+def _clock_time(value: str) -> str:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    if match is None:
+        raise _fail(f'{value!r} is not a time of day; write e.g. "09:00" or "17:30"')
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(f'{value!r} is not a time zone; write e.g. "Europe/Minsk" or "UTC"') from None
+    return value
+
+
 class MemorySettings(_Section):
     """The desk's memory: how alike a new claim and an earlier check must be (the corrected
     similarity of `bot.analysis.recall.same_claim_score`, measured by bench/eval_recall.py)
@@ -331,6 +348,9 @@ class MemorySettings(_Section):
     assignment_timeout_s: _whole_seconds(10 * MINUTE, 7 * DAY) = Field(
         4 * HOUR, alias="assignment_timeout"
     )
+    # the digest: local times (in ``timezone``) it is posted to each default channel; empty: off
+    digest_times: tuple[Annotated[StrictStr, AfterValidator(_clock_time)], ...] = ()
+    timezone: Annotated[StrictStr, AfterValidator(_timezone)] = "UTC"
 
     @model_validator(mode="after")
     def _near_below_close(self) -> MemorySettings:

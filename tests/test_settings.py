@@ -445,6 +445,8 @@ def test_every_number_has_a_lower_and_an_upper_bound(tmp_path: Path, case: str) 
         ('[discord]\ntoken = "abc"\n', "delete it from the file and set DISCORD_TOKEN"),
         ('source = "elsewhere"\n', "unknown top-level key(s) source"),
         ("[outbox]\nleese = 5\n", "unknown key(s) leese in [outbox]"),
+        ('[memory]\ndigest_times = ["9am"]\n', "'9am' is not a time of day; write e.g. \"09:00\""),
+        ('[memory]\ntimezone = "Mars/Olympus"\n', "'Mars/Olympus' is not a time zone"),
     ],
 )
 def test_values_that_are_not_settings(tmp_path: Path, text: str, expected: str) -> None:

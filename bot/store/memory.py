@@ -179,6 +179,65 @@ class MemoryRepository(Repository):
             for alert_id in {r.alert_id for r in rows}:
                 rearm_edits(s, alert_id, now)
 
+    # ----------------------------------------------------------------------- the digest
+
+    def verdicts_since(self, since: datetime, limit: int = 50) -> list[DigestVerdict]:
+        """Claims whose latest verdict (not a reset) was given after ``since``, oldest first."""
+        with self._tx() as s:
+            latest = (
+                select(func.max(VerdictRow.id))
+                .group_by(VerdictRow.alert_id, VerdictRow.claim_n)
+                .scalar_subquery()
+            )
+            rows = s.execute(
+                select(VerdictRow, AlertRow.title, AlertRow.url, AlertClaimRow.text)
+                .join(AlertRow, AlertRow.id == VerdictRow.alert_id)
+                .join(
+                    AlertClaimRow,
+                    (AlertClaimRow.alert_id == VerdictRow.alert_id)
+                    & (AlertClaimRow.n == VerdictRow.claim_n),
+                )
+                .where(
+                    VerdictRow.id.in_(latest),
+                    VerdictRow.created_at > since,
+                    VerdictRow.verdict != Verdict.UNCHECKED.value,
+                )
+                .order_by(VerdictRow.created_at, VerdictRow.id)
+                .limit(limit)
+            ).all()
+            return [
+                DigestVerdict(v.alert_id, v.claim_n, text, title, url, v.verdict, v.user_name)
+                for v, title, url, text in rows
+            ]
+
+    def open_claims_by_salience(self, limit: int = 20) -> list[DigestClaim]:
+        """Claims without a verdict (or reset), oldest alert first, then by score."""
+        with self._tx() as s:
+            latest = (
+                select(func.max(VerdictRow.id))
+                .group_by(VerdictRow.alert_id, VerdictRow.claim_n)
+                .scalar_subquery()
+            )
+            judged = {
+                (a, n)
+                for a, n in s.execute(
+                    select(VerdictRow.alert_id, VerdictRow.claim_n).where(
+                        VerdictRow.id.in_(latest), VerdictRow.verdict != Verdict.UNCHECKED.value
+                    )
+                )
+            }
+            rows = s.execute(
+                select(AlertClaimRow, AlertRow.title, AlertRow.url, AlertRow.created_at)
+                .join(AlertRow, AlertRow.id == AlertClaimRow.alert_id)
+                .order_by(AlertRow.created_at, AlertRow.id, AlertClaimRow.score.desc())
+            ).all()
+            out = [
+                DigestClaim(c.alert_id, c.n, c.text, title, url, created, c.score)
+                for c, title, url, created in rows
+                if (c.alert_id, c.n) not in judged
+            ]
+            return out[:limit]
+
     # ----------------------------------------------------------------------- fact-checks
 
     def save_factchecks(
@@ -416,6 +475,28 @@ def _view(s: Session, row: RecallRow) -> RecallView | None:
         else None,
         state=row.state,
     )
+
+
+@dataclass(frozen=True)
+class DigestVerdict:
+    alert_id: int
+    claim_n: int
+    text: str
+    alert_title: str
+    alert_url: str | None
+    verdict: str
+    checker: str
+
+
+@dataclass(frozen=True)
+class DigestClaim:
+    alert_id: int
+    claim_n: int
+    text: str
+    alert_title: str
+    alert_url: str | None
+    alerted_at: datetime
+    score: float
 
 
 # --------------------------------------------------------------------------- who is checking what

@@ -51,6 +51,7 @@ def test_im_on_it_assigns_shows_lists_and_times_out(world: SlackWorld) -> None:
     world.reset()
     app = world.watchdesk
     later = app.store.clock() + timedelta(seconds=app.settings.memory.assignment_timeout_s + 60)
+    app.store.feeds.remove_feed("https://feeds.example/1.xml")  # the cycle polls nothing
     app.store.clock = lambda: later  # the cycle reads the time here
     app.run_cycle()
     notes = [c.params["text"] for c in world.fake.calls_to("chat.postMessage")]
