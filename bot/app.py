@@ -112,6 +112,7 @@ class Watchdesk:
             settings.poll.interval_s,
             default_channels=destination_texts(settings.default_channels),
             verdict_groups=settings.permissions.verdict_groups,
+            digest=self.digest,
         )
 
     @classmethod

@@ -19,6 +19,7 @@ Grammar (subcommands are case-insensitive; ``NAME`` is one argument, see quoting
     /feeds list               (ls)                         → FeedsList()
     /claims [open]            (list, ls)                   → ClaimsOpen()
     /claims mine                                           → ClaimsMine()
+    /digest [now]                                          → DigestNow()
     /<any> help               (?, -h, --help)              → Help(command)
 
 Arguments and quoting:
@@ -139,6 +140,11 @@ class ClaimsMine:
 
 
 @dataclass(frozen=True)
+class DigestNow:
+    """Post the digest (open claims, verdicts since the last digest) in this channel now."""
+
+
+@dataclass(frozen=True)
 class Help:
     """The user asked for ``command``'s usage ("watch", "feeds" or "claims")."""
 
@@ -147,7 +153,7 @@ class Help:
 
 Command = (
     WatchAdd | WatchRemove | WatchUnalias | WatchList | WatchTest | FeedsAdd | FeedsList
-    | FeedsRemove | ClaimsOpen | ClaimsMine | Help
+    | FeedsRemove | ClaimsOpen | ClaimsMine | DigestNow | Help
 )  # fmt: skip
 
 
@@ -209,6 +215,10 @@ _USAGE: dict[str, tuple[tuple[Part, ...], ...]] = {
         (cmd("claims", "mine"), " — the claims you said “I'm on it” to"),
         (cmd("claims", "help"), " — this help"),
     ),
+    "digest": (
+        (cmd("digest", "now"), " — post the digest of open claims and new verdicts here now"),
+        (cmd("digest", "help"), " — this help"),
+    ),
 }  # fmt: skip
 
 _SUBCOMMANDS: dict[str, dict[str, str]] = {
@@ -221,6 +231,7 @@ _SUBCOMMANDS: dict[str, dict[str, str]] = {
         "list": "list", "ls": "list",
     },
     "claims": {"open": "open", "list": "open", "ls": "open", "mine": "mine"},
+    "digest": {"now": "now"},
 }  # fmt: skip
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 
@@ -244,7 +255,7 @@ def usage(command: str) -> str:
 
 
 def _all_usage() -> str:
-    return "Commands: /watch, /feeds, /claims (add “help” to any of them for its usage)."
+    return "Commands: /watch, /feeds, /claims, /digest (add “help” to any of them for its usage)."
 
 
 # --------------------------------------------------------------------------- arguments
@@ -399,6 +410,8 @@ def parse_command(command: str, text: str | InboundText) -> Command:
     if not raw:
         if name == "claims":
             return ClaimsOpen()
+        if name == "digest":
+            return DigestNow()
         raise CommandUsageError(name, f"/{name} needs a subcommand, such as “list”.")
     word, rest = _first_word(raw)
     if word.casefold() in _HELP_WORDS:
@@ -670,6 +683,11 @@ def _claims_mine(source: _Text, rest: str) -> ClaimsMine:
     return ClaimsMine()
 
 
+def _digest_now(source: _Text, rest: str) -> DigestNow:
+    _no_arguments("digest", "now", source, rest)
+    return DigestNow()
+
+
 _PARSERS = {
     ("watch", "add"): _watch_add,
     ("watch", "remove"): _watch_remove,
@@ -681,4 +699,5 @@ _PARSERS = {
     ("feeds", "list"): _feeds_list,
     ("claims", "open"): _claims_open,
     ("claims", "mine"): _claims_mine,
+    ("digest", "now"): _digest_now,
 }

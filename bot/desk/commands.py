@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.analysis.text import html_to_text
 from bot.desk import boundary
@@ -21,6 +22,7 @@ from bot.desk.command_text import (
     ClaimsMine,
     ClaimsOpen,
     Command,
+    DigestNow,
     FeedsAdd,
     FeedsList,
     FeedsRemove,
@@ -37,6 +39,7 @@ from bot.desk.command_text import (
     parse_command,
     usage_parts_of,
 )
+from bot.desk.digest import DigestSchedule, post_digest, slots_around
 from bot.desk.inbound import InboundText, refuse_controls
 from bot.desk.outbox import Outbox
 from bot.desk.replies import Arg, Code, MessageLink, Part, Refusal, Reply, lines
@@ -126,6 +129,7 @@ class Desk:
         *,
         default_channels: Sequence[str] = (),
         verdict_groups: Sequence[str] = (),
+        digest: DigestSchedule | None = None,
     ):
         """``default_channels`` are where alerts go when no route says otherwise (named in
         replies about routing); ``verdict_groups`` (platform role / user-group ids), when not
@@ -138,6 +142,7 @@ class Desk:
         self.default_interval_s = default_interval_s
         self.default_channels = tuple(default_channels)
         self.verdict_groups = tuple(verdict_groups)
+        self.digest = digest or DigestSchedule((), "UTC", ())
 
     # ------------------------------------------------------------------ plumbing
 
@@ -169,6 +174,8 @@ class Desk:
                 return self.claims_open(actor)
             case ClaimsMine():
                 return self.claims_mine(actor)
+            case DigestNow():
+                return self.digest_now(actor)
             case Help(command=name):
                 return Reply(*usage_parts_of(name))
         raise AssertionError(f"unhandled command {command!r}")
@@ -665,6 +672,27 @@ class Desk:
         return view is not None and any(
             c.n == n and c.verdict is not Verdict.UNCHECKED for c in view.claims
         )
+
+    def digest_now(self, actor: Actor) -> Reply:
+        """`/digest now`: the digest in the channel the command came from, covering the
+        verdicts since the last scheduled digest (the last 24 h without a schedule)."""
+        if not actor.channel:
+            raise UserError("Run /digest now in a channel: the digest is posted where you ask.")
+        where = str(Destination(actor.platform, actor.channel))
+        now = self.store.clock()
+        zone = ZoneInfo(self.digest.timezone)
+        since = (
+            slots_around(now, self.digest.times, zone)[0]
+            if self.digest.times
+            else now - timedelta(days=1)
+        )
+        if not post_digest(
+            self.store.memory, self.store.outbox, [where], since=since, now=now, zone=zone, key=None
+        ):
+            local = since.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            return Reply(f"Nothing for a digest: no open claims and no verdicts since {local}.")
+        self.outbox.wake()
+        return Reply("Digest posted in this channel.")
 
     def claims_mine(self, actor: Actor) -> Reply:
         """The claims the person is on, oldest first, with links to the alerts."""

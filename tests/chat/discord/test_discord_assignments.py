@@ -26,3 +26,22 @@ def test_on_it_assigns_the_claim_and_claims_mine_lists_it(world: DiscordWorld) -
         f"Your claims, oldest first:\n• alert #{alert_id} “Story 401” claim 2: Claim number 2 "
         f"with 52 prisoners. · [open the alert](<{jump}>)"
     )
+
+
+def test_digest_now_posts_the_digest_in_the_channel(world: DiscordWorld) -> None:
+    fake = world.fake
+    alert_id = world.new_alert(402)
+    world.delivered(alert_id)
+    assert run(world, fake.bob, "digest now")["content"] == "Digest posted in this channel."
+    mark = world.mark()
+    world.watchdesk.run_outbox_once()
+    [post] = [
+        c
+        for c in world.since(mark)
+        if c.method == "POST" and c.path == f"/channels/{fake.alerts_channel}/messages"
+    ]
+    assert post.body["content"].startswith("Watchdesk digest — ")
+    assert (
+        f"alert #{alert_id} “Story 402” claim 1: Claim number 1 with 52 prisoners."
+        in (post.body["content"])
+    )

@@ -3,6 +3,7 @@ the desk's local time, once; nothing when there is nothing to say."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.desk.digest import DigestSchedule
-from tests.chat.slack.world import DESK, SlackWorld
+from tests.chat.slack.world import DESK, SlackWorld, response_payload
 
 
 @pytest.fixture
@@ -68,3 +69,22 @@ def test_no_digest_when_nothing_is_open_and_nothing_was_checked(world: SlackWorl
     cycle_at(world, morning)
     cycle_at(world, morning + timedelta(hours=2))
     assert channel_posts(world) == []
+
+
+def test_digest_now_posts_in_the_channel_it_was_asked_in(world: SlackWorld) -> None:
+    _ack, answer = world.command("/digest", "now")
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%d")
+    assert re.fullmatch(
+        f"Nothing for a digest: no open claims and no verdicts since {yesterday} "
+        r"\d\d:\d\d\.",
+        response_payload(answer)["text"],
+    )
+    alert_id, _ts = world.posted_alert(claims=1)
+    world.reset()
+    _ack, answer = world.command("/digest", "")
+    assert response_payload(answer)["text"] == "Digest posted in this channel."
+    world.watchdesk.run_outbox_once()
+    [digest] = channel_posts(world)
+    assert digest.startswith("Watchdesk digest — ")
+    assert f"· alert #{alert_id} “Story " in digest
+    assert "” claim 1: Claim number 1 with 52 prisoners. — https://news.example/a/" in digest
