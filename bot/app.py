@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 from bot.desk.alerts import AlertMaker, Routing
 from bot.desk.commands import Actor, Desk
+from bot.desk.digest import DigestSchedule
+from bot.desk.memory import Recall, release_stale
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
 from bot.feeds.client import HttpClient
@@ -97,6 +99,11 @@ class Watchdesk:
             notice_channels=destination_texts(settings.notice_channels),
             default_channels=destination_texts(settings.default_channels),
         )
+        self.digest = DigestSchedule(
+            settings.memory.digest_times,
+            settings.memory.timezone,
+            destination_texts(settings.default_channels),
+        )
         self.desk = Desk(
             store,
             self.outbox,
@@ -106,6 +113,7 @@ class Watchdesk:
             settings.poll.interval_s,
             default_channels=destination_texts(settings.default_channels),
             verdict_groups=settings.permissions.verdict_groups,
+            digest=self.digest,
         )
 
     @classmethod
@@ -145,6 +153,14 @@ class Watchdesk:
         alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
             polled.new_articles
         )
+        Recall(self.store, self.settings.memory).run(alerts)
+        release_stale(
+            self.store.memory,
+            self.store.outbox,
+            now=self.store.clock(),
+            timeout_s=self.settings.memory.assignment_timeout_s,
+        )
+        self.digest.run(self.store.memory, self.store.outbox, self.store.clock())
         if self.outbox.workers_running:
             self.outbox.wake()
             return CycleSummary(polled, alerts)

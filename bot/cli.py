@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     summ.set_defaults(handler=cmd_summarise, log_level=logging.WARNING)
 
     _feeds_parser(sub)
+    _verdicts_parser(sub)
     watch = sub.add_parser(
         "watch", parents=[COMMON], help="manage the watchlist: add|remove|list|test …"
     )
@@ -178,6 +179,25 @@ def _feeds_parser(sub: Any) -> None:
     imp.set_defaults(handler=cmd_feeds_import, log_level=logging.WARNING)
     exp = fs.add_parser("export", parents=[COMMON], help="write the feeds as OPML to stdout")
     exp.set_defaults(handler=cmd_feeds_export, log_level=logging.WARNING)
+
+
+def _verdicts_parser(sub: Any) -> None:
+    verdicts = sub.add_parser(
+        "verdicts", parents=[COMMON], help="the desk's memory: ClaimReview import and export"
+    )
+    vs = verdicts.add_subparsers(metavar="ACTION", dest="action", required=True)
+    imp = vs.add_parser(
+        "import", parents=[COMMON], help="seed the memory with ClaimReview JSON-LD fact-checks"
+    )
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(handler=cmd_verdicts_import, log_level=logging.WARNING)
+    exp = vs.add_parser(
+        "export", parents=[COMMON], help="the desk's verdicts as ClaimReview JSON-LD or CSV"
+    )
+    exp.add_argument("--format", choices=("claimreview", "csv"), default="claimreview")
+    exp.add_argument("--publisher", default="Watchdesk", help="the desk's name (publisher)")
+    exp.add_argument("--base-url", help="where the desk publishes its reviews (each review's url)")
+    exp.set_defaults(handler=cmd_verdicts_export, log_level=logging.WARNING)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -359,6 +379,55 @@ def cmd_feeds_export(args: argparse.Namespace) -> int:
         write_opml([OpmlFeed(url=f.url, title=f.name) for f in feeds], title="Watchdesk feeds")
     )
     return 0
+
+
+def cmd_verdicts_import(args: argparse.Namespace) -> int:
+    """Read (bounded) before the database opens; encode with the configured encoder."""
+    from bot.analysis.encoder import load_encoder
+    from bot.desk.claimreview import import_claimreviews
+    from bot.startup import open_store
+
+    data = _read_bounded(args.file)
+    settings = _settings(args)
+    store = open_store(settings, migrate=True)
+    try:
+        report = import_claimreviews(
+            data, str(args.file), store.memory, load_encoder(settings.analysis.encoder)
+        )
+    finally:
+        store.engine.dispose()
+    print("\n".join(report.lines()))
+    return 0
+
+
+def cmd_verdicts_export(args: argparse.Namespace) -> int:
+    from bot.desk.claimreview import export_claimreview, export_csv
+
+    store = _read_store(args)
+    try:
+        views = [v for i in store.alerts.verdicted_alerts() if (v := store.alerts.alert_view(i))]
+    finally:
+        store.engine.dispose()
+    if args.format == "csv":
+        sys.stdout.write(export_csv(views))
+    else:
+        sys.stdout.write(
+            export_claimreview(views, publisher=args.publisher, base_url=args.base_url)
+        )
+    return 0
+
+
+def _read_bounded(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UserError(
+                f"{path} is {size // (1024 * 1024)} MB; at most "
+                f"{MAX_FILE_BYTES // (1024 * 1024)} MB per file: split it"
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -310,6 +310,10 @@ class ClaimView:
     source_url: str | None = None
     note: str | None = None
     disagreements: tuple[CheckerVerdict, ...] = ()
+    # earlier checks this claim resembles (the desk's memory), closest first
+    recall: tuple[RecallView, ...] = ()
+    # who said "I'm on it" (until a verdict, or the assignment times out)
+    assigned_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -340,3 +344,44 @@ class MessageRef:
     destination: str
     message_id: str
     thread_id: str | None = None
+
+
+# --------------------------------------------------------------------------- the desk's memory
+
+
+@dataclass(frozen=True)
+class FactCheck:
+    """A fact-check the desk trusts, imported from schema.org ClaimReview: the claim as the
+    checker worded it, their textual rating (``reviewRating.alternateName``, e.g. "False"),
+    the page of the review, who checked it, when, and who made the claim
+    (``itemReviewed.author``)."""
+
+    claim: str
+    rating: str
+    url: str
+    checker: str
+    published: datetime | None = None
+    claimant: str | None = None
+
+
+@dataclass(frozen=True)
+class RecallView:
+    """An earlier check a new claim resembles, as the alert shows it on that claim.
+
+    ``level`` is "close" (at or above ``[memory] recall_threshold``: "already checked") or
+    "near" (at or above ``near_threshold``: "similar to", for a human to confirm); ``ref`` is
+    what a checker types to confirm or reject it ("#14:3" for claim 3 of alert 14, "#f7" for
+    imported fact-check 7); ``state`` is "suggested", "confirmed" or "rejected"."""
+
+    ref: str
+    level: str
+    score: float
+    text: str
+    rating: str
+    checker: str
+    checked_at: datetime | None
+    source_url: str | None
+    alert_id: int | None = None
+    alert_url: str | None = None
+    message: MessageRef | None = None
+    state: str = "suggested"

@@ -319,6 +319,52 @@ class OutboxSettings(_Section):
         return self
 
 
+def _clock_time(value: str) -> str:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    if match is None:
+        raise _fail(f'{value!r} is not a time of day; write e.g. "09:00" or "17:30"')
+    return f"{int(match.group(1)):02d}:{match.group(2)}"
+
+
+def _timezone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail(f'{value!r} is not a time zone; write e.g. "Europe/Minsk" or "UTC"') from None
+    return value
+
+
+class MemorySettings(_Section):
+    """The desk's memory: how alike a new claim and an earlier check must be (the corrected
+    similarity of `bot.analysis.recall.same_claim_score`, measured by bench/eval_recall.py)
+    to show "already checked" (``recall_threshold``) or "similar to" (``near_threshold``)."""
+
+    recall_threshold: Annotated[
+        float, BeforeValidator(_strict_number), AfterValidator(Within(0.5, 1.2))
+    ] = 0.95
+    near_threshold: Annotated[
+        float, BeforeValidator(_strict_number), AfterValidator(Within(0.5, 1.2))
+    ] = 0.925
+    max_matches: _count(1, 10, "a few lines per claim at most") = 2
+    assignment_timeout_s: _whole_seconds(10 * MINUTE, 7 * DAY) = Field(
+        4 * HOUR, alias="assignment_timeout"
+    )
+    # the digest: local times (in ``timezone``) it is posted to each default channel; empty: off
+    digest_times: tuple[Annotated[StrictStr, AfterValidator(_clock_time)], ...] = ()
+    timezone: Annotated[StrictStr, AfterValidator(_timezone)] = "UTC"
+
+    @model_validator(mode="after")
+    def _near_below_close(self) -> MemorySettings:
+        if self.near_threshold > self.recall_threshold:
+            raise ValueError(
+                f"[memory] near_threshold ({self.near_threshold:g}) must not be above "
+                f"recall_threshold ({self.recall_threshold:g})"
+            )
+        return self
+
+
 class PermissionSettings(_Section):
     """Who may change the watchlist and feeds. Empty lists and ``platform_admins`` true means
     platform admins only; ``anyone`` opens it to every member."""
@@ -445,6 +491,7 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     outbox: OutboxSettings = OutboxSettings()
+    memory: MemorySettings = MemorySettings()
     permissions: PermissionSettings = PermissionSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -118,3 +118,45 @@ def build_app(database_url: str, sinks: dict | None = None, extra_toml: str = ""
 def posts_of(store: Store, alert_id: int) -> list[Intent]:
     """The alert's post intents, one per destination (where and whether it was posted)."""
     return store.outbox.intents_for_alert(alert_id, IntentKind.POST_ALERT)
+
+
+def claims_analysis(texts: tuple[str, ...], encoder=None) -> Analysis:  # noqa: ANN001 - Encoder
+    """An analysis flagging exactly ``texts`` as claims 1.., with the encoder's real vectors
+    for them (as the analyser stores them: one sentence row per claim)."""
+    from bot.analysis.encoder import pack_vectors
+
+    base = analysis(claims=0)
+    claims = tuple(
+        Claim(i, text, 0.9, (ClaimKind.STATISTIC,)) for i, text in enumerate(texts, start=1)
+    )
+    vectors = (
+        pack_vectors(encoder.id, encoder.encode(list(texts)), claim_rows=range(len(texts)))
+        if encoder is not None
+        else None
+    )
+    return Analysis(True, base.entities, base.summary, claims, vectors)
+
+
+def stored_alert_with_claims(
+    store: Store,
+    n: int,
+    texts: tuple[str, ...],
+    encoder=None,  # noqa: ANN001 - Encoder
+    destinations: tuple[str, ...] = ("console",),
+) -> int:
+    """Like `stored_alert`, with these claim texts and their real sentence vectors."""
+    url = f"https://feeds.example/{n}.xml"
+    feed = store.feeds.get_feed(url) or store.feeds.add_feed(url, interval_s=600, name=f"Feed {n}")
+    [article_id] = record_entries(
+        store.articles,
+        feed.id,
+        [NewEntry(f"guid:{n}", f"link:{n}", entry(n))],
+        primed=True,
+        backfill=0,
+    )
+    return store.alerts.create_alert(
+        article_id,
+        source=feed.name or url,
+        analysis=claims_analysis(texts, encoder),
+        destinations=destinations,
+    )

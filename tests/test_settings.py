@@ -17,6 +17,7 @@ from bot.settings import (
     AnalysisSettings,
     DiscordSettings,
     FetchSettings,
+    MemorySettings,
     OutboxSettings,
     PermissionSettings,
     PollSettings,
@@ -410,6 +411,15 @@ BOUNDS = {
         '[outbox]\nbase_backoff = "10m"\nmax_backoff = "1m"\n',
         "[outbox] max_backoff must be at least base_backoff",
     ),
+    "a recall threshold no encoder reaches": (
+        "[memory]\nrecall_threshold = 2\n",
+        "[memory] recall_threshold: must be at most 1.2",
+    ),
+    "a near match closer than a close one": (
+        "[memory]\nrecall_threshold = 0.9\nnear_threshold = 0.95\n",
+        "[memory] near_threshold (0.95) must not be above recall_threshold (0.9)",
+    ),
+    "no earlier checks shown": ("[memory]\nmax_matches = 0\n", "[memory] max_matches: must be"),
     "a poll lease shorter than a fetch": (
         '[poll]\nlease = "10s"\n[fetch]\ntimeout = "20s"\n',
         "[poll] lease (10s) must be longer than [fetch] timeout (20s)",
@@ -435,6 +445,8 @@ def test_every_number_has_a_lower_and_an_upper_bound(tmp_path: Path, case: str) 
         ('[discord]\ntoken = "abc"\n', "delete it from the file and set DISCORD_TOKEN"),
         ('source = "elsewhere"\n', "unknown top-level key(s) source"),
         ("[outbox]\nleese = 5\n", "unknown key(s) leese in [outbox]"),
+        ('[memory]\ndigest_times = ["9am"]\n', "'9am' is not a time of day; write e.g. \"09:00\""),
+        ('[memory]\ntimezone = "Mars/Olympus"\n', "'Mars/Olympus' is not a time zone"),
     ],
 )
 def test_values_that_are_not_settings(tmp_path: Path, text: str, expected: str) -> None:
@@ -499,6 +511,7 @@ SECTIONS = {
     "fetch": FetchSettings,
     "analysis": AnalysisSettings,
     "outbox": OutboxSettings,
+    "memory": MemorySettings,
     "permissions": PermissionSettings,
     "slack": SlackSettings,
     "discord": DiscordSettings,

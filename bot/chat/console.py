@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.analysis.text import clean_for_display
-from bot.models import AlertView, Destination, MessageRef, Verdict
+from bot.models import AlertView, Destination, MessageRef, RecallView, Verdict
 
 STATUS_MARK = {
     Verdict.UNCHECKED: "[ ]",
@@ -28,6 +28,25 @@ def _clean(text: str | None) -> str:
     """Feed text made safe for a terminal: control characters (escape sequences from a hostile
     feed included), bidi controls and invisible characters gone (the shared cleaner)."""
     return clean_for_display(text)
+
+
+def recall_line(claim_n: int, r: RecallView) -> str:
+    """An earlier check the claim resembles, in plain text (the console and its journal)."""
+    when = r.checked_at.strftime("%Y-%m-%d") if r.checked_at else "undated"
+    said = [f"by {_clean(r.checker)}", when]
+    if r.source_url:
+        said.append(_clean(r.source_url))
+    if r.alert_id is not None:
+        said.append(
+            f"in alert #{r.alert_id}" + (f" ({_clean(r.alert_url)})" if r.alert_url else "")
+        )
+    if r.level == "close" or r.state == "confirmed":
+        done = " (confirmed)" if r.state == "confirmed" else ""
+        return f"♻ already checked: {_clean(r.rating)}{done} — {', '.join(said)} [{r.ref}]"
+    return (
+        f"🔎 similar to “{_clean(r.text)}” — {_clean(r.rating)} {', '.join(said)}; reply "
+        f"“{claim_n} same as {r.ref}” or “{claim_n} not {r.ref}”"
+    )
 
 
 def render_alert(alert: AlertView) -> str:
@@ -54,6 +73,11 @@ def render_alert(alert: AlertView) -> str:
                 f"{_clean(d.checked_by)} said {d.verdict.value}" for d in claim.disagreements
             )
             lines.append(f"        ⚖ disagrees: {said}")
+        if claim.assigned_to:
+            lines.append(f"        👤 {_clean(claim.assigned_to)} is on it")
+        for r in claim.recall:
+            if r.state != "rejected":
+                lines.append(f"        {recall_line(claim.n, r)}")
     return "\n".join(lines)
 
 

@@ -18,6 +18,8 @@ Grammar (subcommands are case-insensitive; ``NAME`` is one argument, see quoting
     /feeds remove URL         (rm, delete, del)            → FeedsRemove(url)
     /feeds list               (ls)                         → FeedsList()
     /claims [open]            (list, ls)                   → ClaimsOpen()
+    /claims mine                                           → ClaimsMine()
+    /digest [now]                                          → DigestNow()
     /<any> help               (?, -h, --help)              → Help(command)
 
 Arguments and quoting:
@@ -133,6 +135,16 @@ class ClaimsOpen:
 
 
 @dataclass(frozen=True)
+class ClaimsMine:
+    """The claims the person said "I'm on it" to and has not judged yet."""
+
+
+@dataclass(frozen=True)
+class DigestNow:
+    """Post the digest (open claims, verdicts since the last digest) in this channel now."""
+
+
+@dataclass(frozen=True)
 class Help:
     """The user asked for ``command``'s usage ("watch", "feeds" or "claims")."""
 
@@ -141,7 +153,7 @@ class Help:
 
 Command = (
     WatchAdd | WatchRemove | WatchUnalias | WatchList | WatchTest | FeedsAdd | FeedsList
-    | FeedsRemove | ClaimsOpen | Help
+    | FeedsRemove | ClaimsOpen | ClaimsMine | DigestNow | Help
 )  # fmt: skip
 
 
@@ -200,7 +212,12 @@ _USAGE: dict[str, tuple[tuple[Part, ...], ...]] = {
     ),
     "claims": (
         (cmd("claims", "open"), " — claims in recent alerts that nobody has checked yet"),
+        (cmd("claims", "mine"), " — the claims you said “I'm on it” to"),
         (cmd("claims", "help"), " — this help"),
+    ),
+    "digest": (
+        (cmd("digest", "now"), " — post the digest of open claims and new verdicts here now"),
+        (cmd("digest", "help"), " — this help"),
     ),
 }  # fmt: skip
 
@@ -213,7 +230,8 @@ _SUBCOMMANDS: dict[str, dict[str, str]] = {
         "add": "add", "remove": "remove", "rm": "remove", "delete": "remove", "del": "remove",
         "list": "list", "ls": "list",
     },
-    "claims": {"open": "open", "list": "open", "ls": "open"},
+    "claims": {"open": "open", "list": "open", "ls": "open", "mine": "mine"},
+    "digest": {"now": "now"},
 }  # fmt: skip
 _HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
 
@@ -237,7 +255,7 @@ def usage(command: str) -> str:
 
 
 def _all_usage() -> str:
-    return "Commands: /watch, /feeds, /claims (add “help” to any of them for its usage)."
+    return "Commands: /watch, /feeds, /claims, /digest (add “help” to any of them for its usage)."
 
 
 # --------------------------------------------------------------------------- arguments
@@ -392,6 +410,8 @@ def parse_command(command: str, text: str | InboundText) -> Command:
     if not raw:
         if name == "claims":
             return ClaimsOpen()
+        if name == "digest":
+            return DigestNow()
         raise CommandUsageError(name, f"/{name} needs a subcommand, such as “list”.")
     word, rest = _first_word(raw)
     if word.casefold() in _HELP_WORDS:
@@ -658,6 +678,16 @@ def _claims_open(source: _Text, rest: str) -> ClaimsOpen:
     return ClaimsOpen()
 
 
+def _claims_mine(source: _Text, rest: str) -> ClaimsMine:
+    _no_arguments("claims", "mine", source, rest)
+    return ClaimsMine()
+
+
+def _digest_now(source: _Text, rest: str) -> DigestNow:
+    _no_arguments("digest", "now", source, rest)
+    return DigestNow()
+
+
 _PARSERS = {
     ("watch", "add"): _watch_add,
     ("watch", "remove"): _watch_remove,
@@ -668,4 +698,6 @@ _PARSERS = {
     ("feeds", "remove"): _feeds_remove,
     ("feeds", "list"): _feeds_list,
     ("claims", "open"): _claims_open,
+    ("claims", "mine"): _claims_mine,
+    ("digest", "now"): _digest_now,
 }

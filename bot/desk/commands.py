@@ -12,14 +12,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.analysis.text import html_to_text, mixed_script_warning
 from bot.desk import boundary
 from bot.desk.command_text import (
+    ClaimsMine,
     ClaimsOpen,
     Command,
+    DigestNow,
     FeedsAdd,
     FeedsList,
     FeedsRemove,
@@ -36,14 +39,19 @@ from bot.desk.command_text import (
     parse_command,
     usage_parts_of,
 )
+from bot.desk.digest import DigestSchedule, post_digest, slots_around
 from bot.desk.inbound import InboundText, refuse_controls
 from bot.desk.outbox import Outbox
 from bot.desk.replies import Arg, Code, MessageLink, Part, Refusal, Reply, lines
 from bot.desk.verdicts import (
+    AssignReply,
+    RecallReply,
     VerdictHint,
     VerdictRequest,
     check_note,
     check_source,
+    parse_assign_reply,
+    parse_recall_reply,
     parse_verdict_reply,
 )
 from bot.errors import UserError
@@ -128,6 +136,7 @@ class Desk:
         *,
         default_channels: Sequence[str] = (),
         verdict_groups: Sequence[str] = (),
+        digest: DigestSchedule | None = None,
     ):
         """``default_channels`` are where alerts go when no route says otherwise (named in
         replies about routing); ``verdict_groups`` (platform role / user-group ids), when not
@@ -140,6 +149,7 @@ class Desk:
         self.default_interval_s = default_interval_s
         self.default_channels = tuple(default_channels)
         self.verdict_groups = tuple(verdict_groups)
+        self.digest = digest or DigestSchedule((), "UTC", ())
 
     # ------------------------------------------------------------------ plumbing
 
@@ -169,6 +179,10 @@ class Desk:
                 return self._feeds_remove(actor, url)
             case ClaimsOpen():
                 return self.claims_open(actor)
+            case ClaimsMine():
+                return self.claims_mine(actor)
+            case DigestNow():
+                return self.digest_now(actor)
             case Help(command=name):
                 return Reply(*usage_parts_of(name))
         raise AssertionError(f"unhandled command {command!r}")
@@ -612,12 +626,144 @@ class Desk:
         alert_id = self.store.alerts.alert_for_message(destination, parent_message_id)
         if alert_id is None:
             return None
+        recall = parse_recall_reply(text)
+        if recall is not None:
+            return self._recall_reply(actor, alert_id, recall)
+        taking = parse_assign_reply(text)
+        if taking is not None:
+            return self._assign(actor, alert_id, taking)
         parsed = parse_verdict_reply(text, len(self.store.alerts.claim_numbers(alert_id)))
         if parsed is None:
             return None
         if isinstance(parsed, VerdictHint):
             return Reply(*parsed.parts, ok=False)
         return self._record(actor, alert_id, parsed)
+
+    def _assign(self, actor: Actor, alert_id: int, reply: AssignReply) -> Reply:
+        """I'm on it: the claims (all unchecked ones without numbers) are the person's
+        until a verdict or ``[memory] assignment_timeout``; another checker's stay theirs."""
+        if not self.may_judge(actor):
+            raise UserError(
+                "Sorry, taking claims is limited to the desk's fact-checkers. Ask a Watchdesk "
+                "admin to give you one of the roles in [permissions] verdict_groups."
+            )
+        numbers = self.store.alerts.claim_numbers(alert_id)
+        if not numbers:
+            raise UserError(f"Alert #{alert_id} has no claims to take.")
+        chosen = list(numbers) if reply.claims is None else list(reply.claims)
+        missing = [n for n in chosen if n not in numbers]
+        if missing:
+            raise UserError(
+                f"Alert #{alert_id} has no claim {missing[0]} (claims {numbers[0]}–{numbers[-1]})."
+            )
+        kept = self.store.memory.assign(
+            alert_id, chosen, platform=actor.platform, user_id=actor.user_id, user_name=actor.name
+        )
+        if reply.claims is None:  # "I'm on it" leaves checked claims alone silently
+            kept = {n: who for n, who in kept.items() if who != "checked"}
+            chosen = [n for n in chosen if n not in kept and not self._is_checked(alert_id, n)]
+        taken = [n for n in chosen if n not in kept]
+        self.outbox.push_updates(alert_id)
+        rows: list[Part | tuple[Part, ...]] = []
+        if taken:
+            which = ("claim " if len(taken) == 1 else "claims ") + ", ".join(map(str, taken))
+            rows.append(f"{actor.name} is on {which}.")
+        for n, who in kept.items():
+            rows.append(
+                f"Claim {n} already has a verdict."
+                if who == "checked"
+                else f"Claim {n} stays with {who}, who is on it."
+            )
+        return Reply(*lines(*rows)) if rows else Reply("Nothing to take: every claim is checked.")
+
+    def _is_checked(self, alert_id: int, n: int) -> bool:
+        view = self.store.alerts.alert_view(alert_id)
+        return view is not None and any(
+            c.n == n and c.verdict is not Verdict.UNCHECKED for c in view.claims
+        )
+
+    def digest_now(self, actor: Actor) -> Reply:
+        """`/digest now`: the digest in the channel the command came from, covering the
+        verdicts since the last scheduled digest (the last 24 h without a schedule)."""
+        if not actor.channel:
+            raise UserError("Run /digest now in a channel: the digest is posted where you ask.")
+        where = str(Destination(actor.platform, actor.channel))
+        now = self.store.clock()
+        zone = ZoneInfo(self.digest.timezone)
+        since = (
+            slots_around(now, self.digest.times, zone)[0]
+            if self.digest.times
+            else now - timedelta(days=1)
+        )
+        if not post_digest(
+            self.store.memory, self.store.outbox, [where], since=since, now=now, zone=zone, key=None
+        ):
+            local = since.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            return Reply(f"Nothing for a digest: no open claims and no verdicts since {local}.")
+        self.outbox.wake()
+        return Reply("Digest posted in this channel.")
+
+    def claims_mine(self, actor: Actor) -> Reply:
+        """The claims the person is on, oldest first, with links to the alerts."""
+        mine = self.store.memory.mine(actor.platform, actor.user_id, limit=MAX_LIST)
+        if not mine:
+            return Reply(
+                "You are on no claims. Reply “I'm on it” in an alert's thread to take one."
+            )
+        refs = self.store.alerts.message_refs(list(dict.fromkeys(a.alert_id for a in mine)))
+        parts: list[Part] = ["Your claims, oldest first:"]
+        for a in mine:
+            parts.append(
+                f"\n• alert #{a.alert_id} “{a.alert_title}” claim {a.claim_n}: {a.claim_text}"
+            )
+            posted = sorted(
+                refs.get(a.alert_id, []),
+                key=lambda r: not r.destination.startswith(f"{actor.platform}:"),
+            )
+            for ref in posted[:1]:
+                parts += [" · ", MessageLink(ref, "open the alert")]
+        return Reply(*parts)
+
+    def _recall_reply(self, actor: Actor, alert_id: int, reply: RecallReply) -> Reply:
+        """Confirm ("same as #14:3": the earlier verdict is copied with its provenance) or
+        reject a recall suggestion shown on one of the alert's claims."""
+        if not self.may_judge(actor):
+            raise UserError(
+                "Sorry, confirming earlier checks is limited to the desk's fact-checkers. Ask a "
+                "Watchdesk admin to give you one of the roles in [permissions] verdict_groups."
+            )
+        decided = self.store.memory.decide(
+            alert_id, reply.claim, reply.ref, confirm=reply.same, by=actor.name
+        )
+        if decided is None:
+            which = f"claim {reply.claim}" if reply.claim is not None else "any claim"
+            return Reply(
+                f"Alert #{alert_id} does not show {reply.ref} on {which}; reply with the "
+                "reference the alert shows, e.g. ",
+                Code(f"{reply.claim or 1} same as {reply.ref}"),
+                ".",
+                ok=False,
+            )
+        claim_n, copied = decided
+        if copied is None:
+            self.outbox.push_updates(alert_id)
+            return Reply(
+                f"Noted: claim {claim_n} is not the same as {reply.ref} (by {actor.name})."
+            )
+        self.store.alerts.record_verdicts(
+            alert_id,
+            [claim_n],
+            copied.verdict,
+            platform=actor.platform,
+            user_id=actor.user_id,
+            user_name=actor.name,
+            source_url=copied.source_url,
+            note=copied.note,
+        )
+        self.outbox.push_updates(alert_id)
+        return Reply(
+            f"Recorded: claim {claim_n} → {copied.verdict.value} (by {actor.name}), {copied.note}."
+        )
 
     def record_verdict(
         self,

@@ -835,3 +835,83 @@ def _note(lines: Sequence[str], source: str | None) -> str | None:
         if ln:
             out.append(ln)
     return "\n".join(out) or None
+
+
+# --------------------------------------------------------------------------- recall replies
+
+
+@dataclass(frozen=True)
+class RecallReply:
+    """A checker's answer to a "similar to …" suggestion on an alert's claim: ``ref`` is the
+    earlier check as the alert shows it ("#14:3", "#f7"), ``claim`` the new alert's claim it
+    is about (None: whichever claim was shown that suggestion), ``same`` confirm or reject."""
+
+    claim: int | None
+    ref: str
+    same: bool
+
+
+_REF = r"#\s?(?:(?P<fc>f\d{1,9})|(?P<alert>\d{1,9}):(?P<n>\d{1,4}))"
+_RECALL_RE = re.compile(
+    r"^(?:(?:claim|утверждение|сцвярджэнне)\s+)?(?:#?(?P<claim>\d{1,4})\s*[:.)]?\s+)?"
+    r"(?P<verb>same\s+as|same|то\s+же(?:\s+самое)?,?\s+что|тое\s+ж(?:\s+самае)?,?\s+што"
+    r"|not(?:\s+the)?(?:\s+same(?:\s+as)?)?|different\s+from|reject|не\s+то(?:\s+же)?|не\s+тое)"
+    r"\s*" + _REF + r"\s*[.!]?$",
+    re.IGNORECASE,
+)
+_REJECT_WORDS = ("not", "different", "reject", "не")
+
+
+def parse_recall_reply(text: str | InboundText) -> RecallReply | None:
+    """``same as #14:3``, ``2 same as #14:3``, ``claim 2: same as #f7`` (confirm);
+    ``not #14:3``, ``2 not the same as #14:3``, ``2 different from #f7``, ``reject #f7``
+    (reject); Russian ``то же, что #14:3`` / ``не то #14:3`` and Belarusian ``тое ж, што``
+    / ``не тое``. Anything else is None (then the verdict grammar reads the reply)."""
+    line, _ = _command_lines(text)
+    match = _RECALL_RE.match(line.replace("\u00a0", " ").strip())
+    if match is None:
+        return None
+    verb = match.group("verb").lower()
+    ref = (
+        f"#{match.group('fc').lower()}"
+        if match.group("fc")
+        else (f"#{int(match.group('alert'))}:{int(match.group('n'))}")
+    )
+    claim = int(match.group("claim")) if match.group("claim") else None
+    return RecallReply(claim, ref, not verb.startswith(_REJECT_WORDS))
+
+
+# --------------------------------------------------------------------------- "I'm on it"
+
+
+@dataclass(frozen=True)
+class AssignReply:
+    """A checker taking claims: ``claims`` None means the alert's unchecked claims."""
+
+    claims: tuple[int, ...] | None
+
+
+_ON_IT = (
+    r"(?:i'?m|i\s+am)\s+on\s+it|on\s+it|i'?ll\s+check(?:\s+it)?|mine|taking\s+it|"
+    r"беру|я\s+проверю|проверю|займусь|я\s+займусь|бяру|я\s+праверу|праверу|займуся"
+)
+_NUMS = r"#?\d{1,4}(?:\s*(?:,|and|&|и|і)\s*#?\d{1,4})*"
+_ASSIGN_RE = re.compile(
+    rf"^(?:(?:claims?|утверждени[ея]|сцвярджэнн[ея])\s+)?(?P<pre>{_NUMS})?\s*[:.)—–-]?\s*"
+    rf"(?:{_ON_IT})(?:\s*[:—–-]?\s*(?:(?:claims?|утверждени[ея]|сцвярджэнн[ея])\s+)?"
+    rf"(?P<post>{_NUMS}))?\s*[.!]*$",
+    re.IGNORECASE,
+)
+
+
+def parse_assign_reply(text: str | InboundText) -> AssignReply | None:
+    """``I'm on it``, ``on it``, ``mine``, ``2 on it``, ``on it: 2, 3``, ``claim 2 mine``;
+    Russian ``беру 2`` / ``я проверю``, Belarusian ``бяру 2`` / ``я праверу``. None otherwise."""
+    line, _ = _command_lines(text)
+    match = _ASSIGN_RE.match(line.replace("\u2019", "'").replace("\u00a0", " ").strip())
+    if match is None:
+        return None
+    numbers = match.group("pre") or match.group("post")
+    if not numbers:
+        return AssignReply(None)
+    return AssignReply(tuple(dict.fromkeys(int(n) for n in re.findall(r"\d+", numbers))))

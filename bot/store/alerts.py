@@ -7,7 +7,7 @@ the alert's edits in the same transaction as the verdict: what must be sent is n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select
@@ -21,10 +21,12 @@ from bot.models import (
     ClaimView,
     EntityView,
     MessageRef,
+    RecallView,
     SentenceVectors,
     Verdict,
 )
 from bot.store.base import Repository
+from bot.store.memory import assignees, recall_views
 from bot.store.outbox import IntentKind, alert_intents, rearm_edits
 from bot.store.schema import (
     AlertClaimRow,
@@ -69,6 +71,15 @@ def _vectors_row(alert_id: int, analysis: Analysis) -> AlertVectorsRow | None:
         claim_rows=list(vectors.claim_rows),
         sentences=labels,
     )
+
+
+def _with_memory(
+    view: ClaimView, recall: tuple[RecallView, ...], assignee: str | None
+) -> ClaimView:
+    """The claim with what the desk's memory adds: earlier checks it resembles, and who is
+    on it (only while it has no verdict: a verdict ends the assignment's purpose)."""
+    on_it = assignee if view.verdict is Verdict.UNCHECKED else None
+    return replace(view, recall=recall, assigned_to=on_it)
 
 
 def _checker_verdict(row: VerdictRow) -> CheckerVerdict:
@@ -173,6 +184,8 @@ class AlertRepository(Repository):
             )
             latest = self._latest_verdicts(s, alert_id)
             by_checker = self._checker_rows(s, alert_id)
+            recall = recall_views(s, alert_id)
+            on_it = assignees(s, alert_id)
             return AlertView(
                 alert_id=alert.id,
                 title=alert.title,
@@ -182,7 +195,12 @@ class AlertRepository(Repository):
                 entities=tuple(EntityView(e["name"], e.get("why", "")) for e in alert.entities),
                 summary=tuple(alert.summary),
                 claims=tuple(
-                    self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])) for c in claims
+                    _with_memory(
+                        self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])),
+                        recall.get(c.n, ()),
+                        on_it.get(c.n),
+                    )
+                    for c in claims
                 ),
             )
 
@@ -358,3 +376,10 @@ class AlertRepository(Repository):
                 OpenClaim(a.id, a.title, a.url, a.created_at, c.n, c.text)
                 for a, c, _ in s.execute(query)
             ]
+
+    def verdicted_alerts(self) -> list[int]:
+        """Alerts with at least one verdict, oldest first (for `watchdesk verdicts export`)."""
+        with self._tx() as s:
+            return list(
+                s.scalars(select(VerdictRow.alert_id).distinct().order_by(VerdictRow.alert_id))
+            )

@@ -240,3 +240,65 @@ class OutboxRow(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FactCheckRow(Base):
+    """A fact-check imported from ClaimReview (``watchdesk verdicts import``), with the
+    claim's vector (one row of little-endian float16, like ``alert_vectors``) so recall
+    compares new claims with it without encoding it again. ``key`` (sha256 of url + claim)
+    makes importing the same file twice update rather than duplicate."""
+
+    __tablename__ = "factchecks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    claim: Mapped[str] = mapped_column(Text)
+    rating: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(2000))
+    checker: Mapped[str] = mapped_column(String(300))
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimant: Mapped[str | None] = mapped_column(String(300))
+    encoder: Mapped[str | None] = mapped_column(Text)
+    dim: Mapped[int | None] = mapped_column(Integer)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    origin: Mapped[str] = mapped_column(String(500))  # the file it came from
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecallRow(Base):
+    """An earlier check a new alert's claim resembles: claim ``match_claim_n`` of alert
+    ``match_alert_id`` or imported fact-check ``factcheck_id``. ``level`` is close or near;
+    ``state`` suggested → confirmed | rejected by a checker from the thread."""
+
+    __tablename__ = "recall_matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    claim_n: Mapped[int] = mapped_column(Integer)
+    match_alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    match_claim_n: Mapped[int | None] = mapped_column(Integer)
+    factcheck_id: Mapped[int | None] = mapped_column(
+        ForeignKey("factchecks.id", ondelete="CASCADE")
+    )
+    score: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(10))
+    state: Mapped[str] = mapped_column(String(20), default="suggested")
+    decided_by: Mapped[str | None] = mapped_column(String(300))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AssignmentRow(Base):
+    """Who is checking a claim ("I'm on it"): one live row per claim (``released_at`` NULL);
+    released by a verdict, by the person, or after ``[memory] assignment_timeout``."""
+
+    __tablename__ = "claim_assignments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    claim_n: Mapped[int] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(200))
+    user_name: Mapped[str] = mapped_column(String(300))
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

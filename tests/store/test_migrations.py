@@ -140,8 +140,10 @@ def test_0003_adds_alert_vectors_and_walks_back(database_url: str) -> None:
     assert store.alerts.alert_vectors(alert_id) == vectors
     _downgrade(engine, "0002")
     assert "alert_vectors" not in inspect(engine).get_table_names()
-    assert store.alerts.alert_view(alert_id) is not None
+    with engine.connect() as c:  # the alert survives (head's models read later tables too)
+        assert c.execute(text("SELECT count(*) FROM alerts")).scalar() == 1
     db.upgrade(engine)
+    assert store.alerts.alert_view(alert_id) is not None
     assert store.alerts.alert_vectors(alert_id) is None
     engine.dispose()
 
@@ -186,4 +188,22 @@ def test_0010_adds_which_sentence_each_vector_row_is_and_walks_back(database_url
     assert stored is not None and stored.sentences == (0, 1) and stored == old
     _downgrade(engine, "0004")
     assert "sentences" not in {c["name"] for c in inspect(engine).get_columns("alert_vectors")}
+    engine.dispose()
+
+
+def test_0007_adds_the_desks_memory_and_walks_back(database_url: str) -> None:
+    """0007 adds imported fact-checks and recall matches; walking back drops only those."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine, "0004")
+    assert "factchecks" not in inspect(engine).get_table_names()
+    db.upgrade(engine, "0007")
+    tables = set(inspect(engine).get_table_names())
+    assert {"factchecks", "recall_matches", "claim_assignments"} <= tables
+    _downgrade(engine, "0004")
+    assert {"factchecks", "recall_matches", "claim_assignments"}.isdisjoint(
+        inspect(engine).get_table_names()
+    )
+    db.upgrade(engine)
+    store = Store(engine)
+    assert store.alerts.alert_view(stored_alert(store)) is not None
     engine.dispose()

@@ -98,6 +98,12 @@ class WatchdeskCog(commands.Cog):
         guild_only=True,
         allowed_contexts=app_commands.AppCommandContext(guild=True),
     )
+    digest = app_commands.Group(
+        name="digest",
+        description="The digest of open claims and new verdicts",
+        guild_only=True,
+        allowed_contexts=app_commands.AppCommandContext(guild=True),
+    )
 
     def __init__(self, bot: WatchdeskBot) -> None:
         self.bot = bot
@@ -229,6 +235,14 @@ class WatchdeskCog(commands.Cog):
     @claims.command(name="open", description="List claims still waiting for a verdict")
     async def claims_open(self, interaction: discord.Interaction[Any]) -> None:
         await answer(interaction, self.desk.claims_open, "/claims open")
+
+    @digest.command(name="now", description="Post the digest here now")
+    async def digest_now(self, interaction: discord.Interaction[Any]) -> None:
+        await answer(interaction, self.desk.digest_now, "/digest now")
+
+    @claims.command(name="mine", description="List the claims you said “I'm on it” to")
+    async def claims_mine(self, interaction: discord.Interaction[Any]) -> None:
+        await answer(interaction, self.desk.claims_mine, "/claims mine")
 
     @app_commands.command(
         name="verdict", description="Record a verdict on a claim of this thread's alert"

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.analysis.text import clean_for_display
-from bot.models import AlertView, ClaimView, Verdict
+from bot.models import AlertView, ClaimView, RecallView, Verdict
 
 # Discord's documented limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_LIMIT = 256
@@ -187,12 +187,48 @@ def _timestamp(moment: datetime | None) -> str | None:
     return moment.astimezone(UTC).isoformat()
 
 
+def _recall_line(claim: ClaimView, r: RecallView) -> str:
+    """One earlier check the claim resembles: "already checked" (close) or "similar to"
+    (near, with the replies that confirm or reject it)."""
+    when = r.checked_at.strftime("%Y-%m-%d") if r.checked_at else "undated"
+    said = [f"by {escape_text(clip(one_line(r.checker), 80))}", when]
+    source = safe_url(r.source_url)
+    if source is not None and discord_len(source) <= 512:
+        said.append(f"[source]({source.translate(_URL_BRACKETS)})")
+    if r.alert_id is not None:
+        article = safe_url(r.alert_url)
+        label = f"alert #{r.alert_id}"
+        said.append(
+            "in " + (f"[{label}]({article.translate(_URL_BRACKETS)})" if article else label)
+        )
+    rating = escape_text(clip(one_line(r.rating), 60))
+    if r.level == "close" or r.state == "confirmed":
+        done = " (confirmed)" if r.state == "confirmed" else ""
+        return f"-# ♻️ **already checked: {rating}**{done} — {', '.join(said)} · `{r.ref}`"
+    text = escape_text(clip(one_line(r.text), 200))
+    return (
+        f"-# 🔎 similar to “{text}” — {rating} {', '.join(said)} · reply "
+        f"`{claim.n} same as {r.ref}` or `{claim.n} not {r.ref}`"
+    )
+
+
+def recall_text(claim: ClaimView) -> str:
+    """The claim's earlier checks (the desk's memory), rejected suggestions left out."""
+    return "\n".join(_recall_line(claim, r) for r in claim.recall if r.state != "rejected")
+
+
 def _claim_field(claim: ClaimView) -> dict[str, Any]:
     kinds = ", ".join(one_line(kind) for kind in claim.kinds if kind)
     name = f"{VERDICT_ICON.get(claim.verdict, '⬜')} Claim {claim.n} · {claim.verdict.value}"
     if kinds:
         name += f" ({escape_text(kinds)})"
     status = _claim_status(claim)
+    if claim.assigned_to:
+        on_it = f"-# 👤 {escape_text(clip(one_line(claim.assigned_to), 80))} is on it"
+        status = f"{status}\n{on_it}" if status else on_it
+    recall = recall_text(claim)
+    if recall:
+        status = f"{status}\n{recall}" if status else recall
     text_budget = FIELD_VALUE_LIMIT - (discord_len(status) + 1 if status else 0)
     value = clip(escape_text(one_line(claim.text)) or "—", max(text_budget, 40))
     return _field(name, f"{value}\n{status}" if status else value)

@@ -22,13 +22,15 @@ from slack_sdk.models.blocks import (
 
 from bot.analysis.text import clean_for_display
 from bot.chat.slack.escape import link, safe_url, truncate_escaped
-from bot.models import AlertView, ClaimView, Verdict
+from bot.models import AlertView, ClaimView, RecallView, Verdict
 
 SECTION_LIMIT = 3000  # SectionBlock.text_max_length
 CONTEXT_TEXT_LIMIT = 2000  # a context element's text; Slack rejects much longer ones
 FALLBACK_LIMIT = 400  # the notification text: short on purpose
 REPLY_LIMIT = 3900  # an ephemeral/thread reply: one screen, far below Slack's 40k cut
 MAX_BLOCKS = 50  # Slack's per-message limit
+RECALL_LINK_LIMIT = 600  # a link in a recall line: longer URLs show as their label
+RECALL_ROOM = 1500  # the recall lines under one claim
 MAX_CLAIM_BLOCKS = 40  # leaves room for the head, entities, summary and footer blocks
 
 VERDICT_BADGES: dict[Verdict, str] = {
@@ -141,8 +143,47 @@ def disagreement_line(claim: ClaimView) -> str:
     return f":scales: *disagreement* — {said}" + (f" (+{more} more)" if more > 0 else "")
 
 
+def _recall_line(claim: ClaimView, r: RecallView) -> str:
+    """One earlier check the claim resembles: "already checked" (close) or "similar to"
+    (near, with the replies that confirm or reject it)."""
+    when = r.checked_at.strftime("%Y-%m-%d") if r.checked_at else "undated"
+    said = [f"by {truncate_escaped(r.checker, 100)}", when]
+    if r.source_url and safe_url(r.source_url):
+        said.append(link(r.source_url, "source", limit=RECALL_LINK_LIMIT))
+    if r.alert_id is not None:
+        said.append("in " + link(r.alert_url, f"alert #{r.alert_id}", limit=RECALL_LINK_LIMIT))
+    rating = truncate_escaped(r.rating, 100)
+    if r.level == "close" or r.state == "confirmed":
+        done = " (confirmed)" if r.state == "confirmed" else ""
+        return f":recycle: *already checked: {rating}*{done} — {', '.join(said)} · `{r.ref}`"
+    text = truncate_escaped(clean_for_display(r.text), 200)
+    return (
+        f":mag: similar to “{text}” — {rating} {', '.join(said)} · reply "
+        f"`{claim.n} same as {r.ref}` or `{claim.n} not {r.ref}`"
+    )
+
+
+def recall_text(claim: ClaimView, room: int = RECALL_ROOM) -> str:
+    """The claim's earlier checks (the desk's memory), rejected suggestions left out, as
+    many whole lines as fit in ``room`` (a cut line would break its links)."""
+    text = ""
+    for r in claim.recall:
+        if r.state == "rejected":
+            continue
+        line = _recall_line(claim, r)
+        if len(text) + 1 + len(line) > room:
+            break
+        text = f"{text}\n{line}" if text else line
+    return text
+
+
 def _claim(claim: ClaimView) -> SectionBlock:
     status = claim_status(claim)
+    if claim.assigned_to:
+        status += f" · :bust_in_silhouette: *{truncate_escaped(claim.assigned_to, 100)}* is on it"
+    recall = recall_text(claim, min(RECALL_ROOM, SECTION_LIMIT - len(status) - 300))
+    if recall:
+        status += "\n" + recall
     kinds = f" _({truncate_escaped(', '.join(claim.kinds), 100)})_" if claim.kinds else ""
     head = f"*{claim.n}.* "
     room = SECTION_LIMIT - len(head) - len(kinds) - len(status) - 1

@@ -54,7 +54,7 @@ def deferred_then_followup(fake: FakeDiscord, token: str) -> tuple[dict[str, Any
 def test_commands_are_registered_in_the_configured_guild(world: DiscordWorld) -> None:
     fake = world.fake
     commands = fake.commands[f"guild:{fake.guild_id}"]
-    assert sorted(commands) == ["claims", "feeds", "verdict", "watch"]
+    assert sorted(commands) == ["claims", "digest", "feeds", "verdict", "watch"]
     assert "global" not in fake.commands  # global sync only on request
 
     def subcommands(name: str) -> dict[str, Any]:
@@ -62,7 +62,7 @@ def test_commands_are_registered_in_the_configured_guild(world: DiscordWorld) ->
 
     assert sorted(subcommands("watch")) == ["add", "list", "remove", "test", "unalias"]
     assert sorted(subcommands("feeds")) == ["add", "list", "remove"]
-    assert sorted(subcommands("claims")) == ["open"]
+    assert sorted(subcommands("claims")) == ["mine", "open"]
     add = {o["name"]: o for o in subcommands("watch")["add"]["options"]}
     assert (add["term"]["type"], add["term"]["required"]) == (3, True)
     assert (add["aliases"]["type"], add["aliases"]["required"]) == (3, False)

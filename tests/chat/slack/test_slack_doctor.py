@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.chat.slack.client import build_web_client
 from bot.chat.slack.doctor import REQUIRED_SCOPES, granted_scopes, run_doctor
+from bot.chat.slack.listeners.commands import COMMANDS
 from tests.chat.slack.fake_slack import APP_TOKEN, FakeSlack
 
 MANIFEST = Path(__file__).resolve().parents[3] / "config" / "slack-manifest.yml"
@@ -106,7 +107,8 @@ def test_manifest_matches_the_code() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     assert manifest["oauth_config"]["scopes"]["bot"] == list(REQUIRED_SCOPES)
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
-    assert commands == ["/watch", "/feeds", "/claims"]
+    assert commands == ["/watch", "/feeds", "/claims", "/digest"]
+    assert commands == [f"/{name}" for name in COMMANDS]  # each one has a listener
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
         "message.channels",
