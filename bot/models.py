@@ -125,6 +125,10 @@ class NewEntry:
     identity: str
     key: str
     entry: FeedEntry
+    # "content:<sha256>" of the normalised title and body (`identity.content_identity`), or
+    # None when the entry has no body: how a re-published copy with a new guid and link is
+    # recognised within its feed.
+    content_identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ class Decision:
 
     unseen: tuple[NewEntry, ...] = ()
     new_articles: tuple[NewArticle, ...] = ()
+    # unseen entries whose content identity this feed already showed (or that an earlier entry
+    # of this poll carries): a re-published copy, linked to that article, never a new one
+    republished: tuple[NewEntry, ...] = ()
 
 
 @dataclass(frozen=True)
