@@ -15,6 +15,7 @@ from bot.desk.alerts import AlertMaker, Routing
 from bot.desk.commands import Actor, Desk
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
+from bot.desk.stories import Stories
 from bot.feeds.client import HttpClient
 from bot.feeds.poll import CycleReport, Poller
 from bot.feeds.subscribe import FeedChecker
@@ -79,6 +80,10 @@ class Watchdesk:
             self._entities,
             self.checker.fetch_page if settings.analysis.fetch_full_text else None,
         )
+        # one story per alert; the encoder is the analyser's, loaded with it on the first match
+        self.stories = Stories(
+            store.stories, settings.stories, store.clock, lambda: self.analyser.scorer.encoder
+        )
         o = settings.outbox
         self.outbox = Outbox(
             store,
@@ -141,9 +146,9 @@ class Watchdesk:
         tests) a bounded delivery pass runs here."""
         self.refresh_watchlist()
         polled = self.poller.poll_due()
-        alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
-            polled.new_articles
-        )
+        alerts = AlertMaker(
+            self.store, self.analyser.analyse, self.routing, stories=self.stories
+        ).process(polled.new_articles)
         if self.outbox.workers_running:
             self.outbox.wake()
             return CycleSummary(polled, alerts)

@@ -325,6 +325,18 @@ class AlertView:
     entities: tuple[EntityView, ...]
     summary: tuple[str, ...]
     claims: tuple[ClaimView, ...]
+    # the story this alert opened: how many articles report it and their outlets (first
+    # first); 1 and () until another outlet's copy joins it
+    story_sources: int = 1
+    story_outlets: tuple[str, ...] = ()
+
+    @property
+    def story_header(self) -> str | None:
+        """ "3 sources: A, B, C" once more than one article reports the story (raw text: each
+        adapter escapes it), else None."""
+        if self.story_sources <= 1:
+            return None
+        return f"{self.story_sources} sources: {', '.join(self.story_outlets)}"
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,21 @@ class OutboxSettings(_Section):
         return self
 
 
+class StorySettings(_Section):
+    """When a matched article joins a story already alerted instead of alerting again.
+    Thresholds were chosen on the labelled pairs of ``tests/desk/data/story_pairs.json``
+    (`bench/eval_stories.py` prints their precision and recall)."""
+
+    window_s: _seconds(HOUR, 14 * DAY) = Field(48 * 3600.0, alias="window")
+    # word-shingle Jaccard of the normalised texts at or above which two articles are copies
+    text_threshold: _fraction() = 0.35
+    # cosine of the title + lead vectors, same language / across languages
+    vector_threshold: _fraction() = 0.93
+    cross_language_threshold: _fraction() = 0.87
+    # a claim whose vector is this close to a claim the story has adds nothing new
+    claim_threshold: _fraction() = 0.9
+
+
 class PermissionSettings(_Section):
     """Who may change the watchlist and feeds. Empty lists and ``platform_admins`` true means
     platform admins only; ``anyone`` opens it to every member."""
@@ -442,6 +457,7 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     outbox: OutboxSettings = OutboxSettings()
+    stories: StorySettings = StorySettings()
     permissions: PermissionSettings = PermissionSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -32,6 +32,8 @@ from bot.store.schema import (
     AlertVectorsRow,
     ArticleRow,
     OutboxRow,
+    StoryArticleRow,
+    StoryRow,
     VerdictRow,
 )
 
@@ -166,6 +168,14 @@ class AlertRepository(Repository):
             )
             latest = self._latest_verdicts(s, alert_id)
             by_checker = self._checker_rows(s, alert_id)
+            outlets = list(
+                s.scalars(
+                    select(StoryArticleRow.outlet)
+                    .join(StoryRow, StoryRow.id == StoryArticleRow.story_id)
+                    .where(StoryRow.alert_id == alert_id)
+                    .order_by(StoryArticleRow.id)
+                )
+            )
             return AlertView(
                 alert_id=alert.id,
                 title=alert.title,
@@ -177,6 +187,8 @@ class AlertRepository(Repository):
                 claims=tuple(
                     self._claim_view(c, latest.get(c.n), by_checker.get(c.n, [])) for c in claims
                 ),
+                story_sources=max(1, len(outlets)),
+                story_outlets=tuple(dict.fromkeys(outlets)),
             )
 
     @staticmethod

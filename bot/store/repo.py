@@ -5,6 +5,7 @@
     store.alerts     alerts, claims, verdicts                 (bot/store/alerts.py)
     store.outbox     message intents and their state machine  (bot/store/outbox.py)
     store.watchlist  watched entities                          (bot/store/watchlist.py)
+    store.stories    stories and the articles linked to them   (bot/store/stories.py)
 
 Each stage depends on a small Protocol of the methods it uses (declared next to the stage),
 which one of these repositories (or this bundle) satisfies.
@@ -21,6 +22,7 @@ from bot.store.base import Clock
 from bot.store.feeds import FeedRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.schema import utcnow
+from bot.store.stories import StoryRepository
 from bot.store.watchlist import WatchlistRepository
 
 
@@ -36,3 +38,4 @@ class Store:
         self.alerts = AlertRepository(engine, clock, sessions)
         self.outbox = OutboxRepository(engine, clock, sessions)
         self.watchlist = WatchlistRepository(engine, clock, sessions)
+        self.stories = StoryRepository(engine, clock, sessions)
