@@ -323,9 +323,9 @@ class StorySettings(_Section):
 
     window_s: _seconds(HOUR, 14 * DAY) = Field(48 * 3600.0, alias="window")
     # word-shingle Jaccard of the normalised texts at or above which two articles are copies
-    text_threshold: _fraction() = 0.35
+    text_threshold: _fraction() = 0.2
     # cosine of the title + lead vectors, same language / across languages
-    vector_threshold: _fraction() = 0.93
+    vector_threshold: _fraction() = 0.9
     cross_language_threshold: _fraction() = 0.87
     # a claim whose vector is this close to a claim the story has adds nothing new
     claim_threshold: _fraction() = 0.9
