@@ -128,3 +128,23 @@ def test_a_copy_joins_the_story_in_one_transaction_once(database_url: str) -> No
     late = store.articles.article(late_id)
     assert late is not None and stories.join(late, WIRE, analysis(), "Outlet 3") is None
     engine.dispose()
+
+
+def test_revision_0006_adds_the_story_tables_and_walks_back(database_url: str) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from bot.store import db
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    assert {"stories", "story_articles"} <= set(inspect(engine).get_table_names())
+    with engine.begin() as connection:
+        config = db.alembic_config()
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+    names = set(inspect(engine).get_table_names())
+    assert "stories" not in names and "story_articles" not in names and "alerts" in names
+    db.upgrade(engine)
+    assert {"stories", "story_articles"} <= set(inspect(engine).get_table_names())
+    engine.dispose()
