@@ -22,7 +22,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 import numpy as np
@@ -39,13 +39,14 @@ LEAD_SENTENCES = 2
 MAX_ADDED_CLAIMS = 3
 _WORD_RE = re.compile(r"\w+", re.UNICODE)
 # "23 countries", "1,200 troops", "3.5 per cent": a number and the word it counts
-_FIGURE_RE = re.compile(r"(?<![\w.,])(\d{1,3}(?:[,\u00a0 ]\d{3})+|\d+(?:[.,]\d+)?)\s+(\w{3,})")
+_THOUSANDS_RE = re.compile(r"\d{1,3}(?:[,\u00a0 ]\d{3})+")
+_FIGURE_RE = re.compile(r"(?<![\w.,-])(\d{1,3}(?:[,\u00a0 ]\d{3})+|\d+(?:[.,]\d+)?)\s+(\w{3,})")
 
 
 class StoryStore(Protocol):
     """What stories need of `bot.store.stories.StoryRepository`."""
 
-    def recent_stories(self, since: object) -> list[StoryCandidate]: ...
+    def recent_stories(self, since: datetime) -> list[StoryCandidate]: ...
 
     def open_story(
         self,
@@ -144,13 +145,20 @@ def score(sim: Similarity) -> float:
 # --------------------------------------------------------------------------- figures
 
 
+def _number_value(number: str) -> str:
+    """ "1,200" / "1 200" → "1200" (thousands groups); "1,2" → "1.2" (a decimal comma)."""
+    if _THOUSANDS_RE.fullmatch(number):
+        return re.sub(r"[,\u00a0 ]", "", number)
+    return number.replace(",", ".")
+
+
 def figures(text: str) -> dict[str, set[str]]:
     """Counted things → the numbers given for them: {"countri": {"23"}}. The word is cut to its
     first 6 letters, so "country"/"countries" (or "страны"/"стран") meet."""
     out: dict[str, set[str]] = {}
     plain = strip_html(text) if "<" in text else text
     for number, word in _FIGURE_RE.findall(normalise_for_matching(plain).text):
-        value = re.sub(r"[,\u00a0 ]", "", number).replace(",", ".")
+        value = _number_value(number)
         out.setdefault(word.casefold()[:6], set()).add(value)
     return out
 
@@ -168,8 +176,10 @@ def contradictions(story_text: str, new_text: str) -> list[tuple[str, str, str]]
 
 def _figure_phrase(text: str, thing: str, numbers: str) -> str:
     """The words the article used for a figure ("25 countries"), for the note."""
+    wanted = set(numbers.split(", "))
     for number, word in _FIGURE_RE.findall(strip_html(text) if "<" in text else text):
-        if word.casefold()[:6] == thing and re.sub(r"[,\u00a0 ]", "", number) in numbers:
+        value = _number_value(number)
+        if word.casefold()[:6] == thing and value in wanted:
             return f"{number} {word}"
     return f"{numbers} {thing}"
 
@@ -191,7 +201,7 @@ class Stories:
         self,
         store: StoryStore,
         rules: StorySettings,
-        clock: Callable[[], object],
+        clock: Callable[[], datetime],
         encoder: Callable[[], Encoder | None] = lambda: None,
     ):
         """``encoder`` gives the analyser's encoder when first needed (so a cycle with no
@@ -230,7 +240,7 @@ class Stories:
 
     def find(self, title: str, text: str) -> tuple[StoryCandidate, np.ndarray | None] | None:
         """The best story of the window this article belongs to, with the article's vector."""
-        since = self.clock() - timedelta(seconds=self.rules.window_s)  # type: ignore[operator]
+        since = self.clock() - timedelta(seconds=self.rules.window_s)
         vector = self._vector(title, text)
         best: tuple[float, StoryCandidate] | None = None
         for story in self.store.recent_stories(since):

@@ -148,3 +148,15 @@ def test_revision_0006_adds_the_story_tables_and_walks_back(database_url: str) -
     db.upgrade(engine)
     assert {"stories", "story_articles"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_figures_read_thousands_groups_and_decimal_commas() -> None:
+    assert figures("1 200 солдат и 1,2 миллиона тонн, 7,000 troops") == {
+        "солдат": {"1200"},
+        "миллио": {"1.2"},
+        "troops": {"7000"},
+    }
+
+
+def test_a_number_inside_a_name_is_no_figure() -> None:
+    assert figures("the Zapad-2025 drills began") == {}
