@@ -160,3 +160,15 @@ def test_figures_read_thousands_groups_and_decimal_commas() -> None:
 
 def test_a_number_inside_a_name_is_no_figure() -> None:
     assert figures("the Zapad-2025 drills began") == {}
+
+
+def test_the_console_shows_the_story_sources_under_the_byline() -> None:
+    from bot.chat.console import render_alert
+    from bot.models import AlertView
+
+    view = AlertView(1, "Zapad", None, "Minsk Wire", None, (), (), ())
+    assert "sources" not in render_alert(view)
+    joined = AlertView(
+        1, "Zapad", None, "Minsk Wire", None, (), (), (), 2, ("Minsk Wire", "Зеркало")
+    )
+    assert render_alert(joined).splitlines()[2] == "   2 sources: Minsk Wire, Зеркало"
