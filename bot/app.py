@@ -17,6 +17,7 @@ from bot.desk.digest import DigestSchedule
 from bot.desk.memory import Recall, release_stale
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
+from bot.desk.stories import Stories
 from bot.feeds.client import HttpClient
 from bot.feeds.poll import CycleReport, Poller
 from bot.feeds.subscribe import FeedChecker
@@ -81,6 +82,10 @@ class Watchdesk:
             settings,
             self._entities,
             self.checker.fetch_page if settings.analysis.fetch_full_text else None,
+        )
+        # one story per alert; the encoder is the analyser's, loaded with it on the first match
+        self.stories = Stories(
+            store.stories, settings.stories, store.clock, lambda: self.analyser.scorer.encoder
         )
         o = settings.outbox
         self.outbox = Outbox(
@@ -150,9 +155,9 @@ class Watchdesk:
         tests) a bounded delivery pass runs here."""
         self.refresh_watchlist()
         polled = self.poller.poll_due()
-        alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
-            polled.new_articles
-        )
+        alerts = AlertMaker(
+            self.store, self.analyser.analyse, self.routing, stories=self.stories
+        ).process(polled.new_articles)
         Recall(self.store, self.settings.memory).run(alerts)
         release_stale(
             self.store.memory,

@@ -125,6 +125,10 @@ class NewEntry:
     identity: str
     key: str
     entry: FeedEntry
+    # "content:<sha256>" of the normalised title and body (`identity.content_identity`), or
+    # None when the entry has no body: how a re-published copy with a new guid and link is
+    # recognised within its feed.
+    content_identity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ class Decision:
 
     unseen: tuple[NewEntry, ...] = ()
     new_articles: tuple[NewArticle, ...] = ()
+    # unseen entries whose content identity this feed already showed (or that an earlier entry
+    # of this poll carries): a re-published copy, linked to that article, never a new one
+    republished: tuple[NewEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -335,6 +342,18 @@ class AlertView:
     entities: tuple[EntityView, ...]
     summary: tuple[str, ...]
     claims: tuple[ClaimView, ...]
+    # the story this alert opened: how many articles report it and their outlets (first
+    # first); 1 and () until another outlet's copy joins it
+    story_sources: int = 1
+    story_outlets: tuple[str, ...] = ()
+
+    @property
+    def story_header(self) -> str | None:
+        """ "3 sources: A, B, C" once more than one article reports the story (raw text: each
+        adapter escapes it), else None."""
+        if self.story_sources <= 1:
+            return None
+        return f"{self.story_sources} sources: {', '.join(self.story_outlets)}"
 
 
 @dataclass(frozen=True)

@@ -363,6 +363,19 @@ class MemorySettings(_Section):
                 f"recall_threshold ({self.recall_threshold:g})"
             )
         return self
+class StorySettings(_Section):
+    """When a matched article joins a story already alerted instead of alerting again.
+    Thresholds were chosen on the labelled pairs of ``tests/desk/data/story_pairs.json``
+    (`bench/eval_stories.py` prints their precision and recall)."""
+
+    window_s: _seconds(HOUR, 14 * DAY) = Field(48 * 3600.0, alias="window")
+    # word-shingle Jaccard of the normalised texts at or above which two articles are copies
+    text_threshold: _fraction() = 0.2
+    # cosine of the title + lead vectors, same language / across languages
+    vector_threshold: _fraction() = 0.9
+    cross_language_threshold: _fraction() = 0.87
+    # a claim whose vector is this close to a claim the story has adds nothing new
+    claim_threshold: _fraction() = 0.9
 
 
 class PermissionSettings(_Section):
@@ -492,6 +505,7 @@ class Settings(_Section):
     analysis: AnalysisSettings = AnalysisSettings()
     outbox: OutboxSettings = OutboxSettings()
     memory: MemorySettings = MemorySettings()
+    stories: StorySettings = StorySettings()
     permissions: PermissionSettings = PermissionSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()

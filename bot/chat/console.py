@@ -53,6 +53,8 @@ def render_alert(alert: AlertView) -> str:
     lines = [f"━━ ALERT #{alert.alert_id}: {_clean(alert.title)}"]
     when = alert.published.strftime("%Y-%m-%d %H:%M UTC") if alert.published else "time unknown"
     lines.append(f"   {_clean(alert.source)} · {when}")
+    if alert.story_header is not None:
+        lines.append(f"   {_clean(alert.story_header)}")
     if alert.url:
         lines.append(f"   {_clean(alert.url)}")
     for entity in alert.entities:

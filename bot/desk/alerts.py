@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.desk.stories import Stories
 from bot.models import Analysis, FeedInfo
 from bot.store.articles import MAX_ANALYSIS_FAILURES, StoredArticle
 
@@ -77,10 +78,19 @@ def source_name(feed_name: str | None, feed_url: str | None, label: str | None) 
 
 
 class AlertMaker:
-    def __init__(self, store: AlertStore, analyse: Analyse, routing: Routing):
+    def __init__(
+        self,
+        store: AlertStore,
+        analyse: Analyse,
+        routing: Routing,
+        stories: Stories | None = None,
+    ):
+        """With ``stories``, a matched article that reports a story alerted in the window joins
+        that story's thread instead of alerting, and every new alert opens a story."""
         self.store = store
         self.analyse = analyse
         self.routing = routing
+        self.stories = stories
 
     def process(self, article_ids: Iterable[int] = ()) -> list[int]:
         """Analyse the given articles plus any left waiting; returns the ids of new alerts.
@@ -99,8 +109,9 @@ class AlertMaker:
         article = self.store.articles.article(article_id)
         if article is None:
             return None
+        text = article_text(article)
         try:
-            analysis = self.analyse(article.title, article_text(article), article.link)
+            analysis = self.analyse(article.title, text, article.link)
         except Exception:  # a poison article: retried a few times (store errors propagate)
             log.exception("analysing article %s (%s) failed", article_id, article.link)
             if self.store.articles.count_analysis_failure(article_id) >= MAX_ANALYSIS_FAILURES:
@@ -119,6 +130,11 @@ class AlertMaker:
         source = source_name(
             feed.name if feed else None, feed.url if feed else None, feed.label if feed else None
         )
-        return self.store.alerts.create_alert(
+        if self.stories is not None and self.stories.join(article, text, analysis, source):
+            return None  # another outlet's copy of a story: posted into its thread
+        alert_id = self.store.alerts.create_alert(
             article_id, source=source, analysis=analysis, destinations=destinations
         )
+        if self.stories is not None:
+            self.stories.open(alert_id, article, text, analysis, source)
+        return alert_id

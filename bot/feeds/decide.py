@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.feeds.identity import article_key, entry_identity
+from bot.feeds.identity import article_key, content_identity, entry_identity
 from bot.models import Decision, FeedEntry, NewArticle, NewEntry, StoredState
 
 
 def identify(entries: Sequence[FeedEntry]) -> list[NewEntry]:
-    """Give every entry its per-feed identity and its cross-feed article key."""
+    """Give every entry its per-feed identity, its cross-feed article key and its content
+    identity."""
     identified = []
     for entry in entries:
         identity = entry_identity(entry)
-        identified.append(NewEntry(identity, article_key(entry) or identity, entry))
+        key = article_key(entry) or identity
+        identified.append(NewEntry(identity, key, entry, content_identity(entry)))
     return identified
 
 
@@ -39,6 +41,9 @@ def decide(
       within one document wins).
     - An unseen entry whose key no feed stored yet is a *new article*; one whose key is stored
       (the same story through another feed) is only linked to it and never alerts again.
+    - An unseen entry whose content identity (normalised title + body) this feed showed before,
+      or an earlier entry of this document carries, is *republished*: the same article under a
+      new guid and link, linked to it and never a new article.
     - New articles may alert, in document order, up to `alertable_limit`.
     """
     unseen: dict[str, NewEntry] = {}
@@ -47,11 +52,19 @@ def decide(
             unseen.setdefault(item.identity, item)
     limit = alertable_limit(primed, backfill)
     fresh: dict[str, NewArticle] = {}
+    republished: list[NewEntry] = []
+    contents: set[str] = set()
     alertable = 0
     for item in unseen.values():
+        content = item.content_identity
+        if content is not None and (content in state.seen or content in contents):
+            republished.append(item)
+            continue
+        if content is not None:
+            contents.add(content)
         if item.key in state.known_keys or item.key in fresh:
             continue
         may_alert = limit is None or alertable < limit
         alertable += may_alert
         fresh[item.key] = NewArticle(item, may_alert)
-    return Decision(tuple(unseen.values()), tuple(fresh.values()))
+    return Decision(tuple(unseen.values()), tuple(fresh.values()), tuple(republished))

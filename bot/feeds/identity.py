@@ -1,16 +1,25 @@
 """Entry identity: what makes two sightings of a feed item "the same", within and across feeds.
 
 ``entry_identity`` keys an entry within its feed (guid, else canonical link, else a content
-hash); ``article_key`` recognises one article reached through two feeds. Dates never take part:
+hash); ``article_key`` recognises one article reached through two feeds; ``content_identity``
+recognises a feed re-publishing an item it showed before under a new guid and link. Dates never take part:
 feeds rewrite pubDate on every build, and an identity that moves re-alerts old news.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from bot.analysis.text import strip_html
 from bot.models import FeedEntry
+
+# A body shorter than this (after normalising) says too little to recognise an article by:
+# "Live updates" or "Read more" repeated under different guids are different items.
+MIN_CONTENT_CHARS = 40
+_NON_WORD_RE = re.compile(r"[\W_]+")
 
 # Query parameters that only say how a reader arrived (campaigns, click ids, mail tools).
 TRACKING_PARAMS = frozenset(
@@ -109,3 +118,24 @@ def article_key(entry: FeedEntry) -> str | None:
     if canonical.startswith("http://"):
         canonical = "https://" + canonical[len("http://") :]
     return canonical
+
+
+def normalised_text(text: str) -> str:
+    """Text reduced to what a reader reads: HTML dropped, NFKC, case folded, and every run of
+    punctuation or whitespace one space. Typography (curly quotes, dashes, non-breaking spaces)
+    and markup therefore never make two copies differ."""
+    plain = strip_html(text) if ("<" in text or "&" in text) else text
+    folded = unicodedata.normalize("NFKC", plain).casefold()
+    return _NON_WORD_RE.sub(" ", folded).strip()
+
+
+def content_identity(entry: FeedEntry) -> str | None:
+    """ "content:<sha256>" of the normalised title and body (content, else summary), or None
+    when the body is too short to tell articles apart. Links and guids take no part: a feed
+    that re-publishes an item mints new ones."""
+    body = normalised_text(entry.content or entry.summary or "")
+    if len(body) < MIN_CONTENT_CHARS:
+        return None
+    title = normalised_text(entry.title or "")
+    digest = hashlib.sha256(f"{title}\x1f{body}".encode()).hexdigest()
+    return f"content:{digest}"

@@ -34,6 +34,8 @@ from bot.store.schema import (
     AlertVectorsRow,
     ArticleRow,
     OutboxRow,
+    StoryArticleRow,
+    StoryRow,
     VerdictRow,
 )
 
@@ -186,6 +188,14 @@ class AlertRepository(Repository):
             by_checker = self._checker_rows(s, alert_id)
             recall = recall_views(s, alert_id)
             on_it = assignees(s, alert_id)
+            outlets = list(
+                s.scalars(
+                    select(StoryArticleRow.outlet)
+                    .join(StoryRow, StoryRow.id == StoryArticleRow.story_id)
+                    .where(StoryRow.alert_id == alert_id)
+                    .order_by(StoryArticleRow.id)
+                )
+            )
             return AlertView(
                 alert_id=alert.id,
                 title=alert.title,
@@ -202,6 +212,8 @@ class AlertRepository(Repository):
                     )
                     for c in claims
                 ),
+                story_sources=max(1, len(outlets)),
+                story_outlets=tuple(dict.fromkeys(outlets)),
             )
 
     @staticmethod

@@ -34,10 +34,13 @@ def _article_id(article: int | ArticleRow) -> int:
 
 class ArticleRepository(Repository):
     def stored_state(self, feed_id: int, entries: Sequence[NewEntry]) -> StoredState:
-        """The decider's input for one poll of ``feed_id``: which of these identities the feed
-        showed before, which of these keys are stored articles. Two queries (chunked)."""
+        """The decider's input for one poll of ``feed_id``: which of these identities (entry and
+        content identities) the feed showed before, which of these keys are stored articles.
+        Two queries (chunked)."""
+        identities = [e.identity for e in entries]
+        identities += [e.content_identity for e in entries if e.content_identity]
         with self._tx() as s:
-            seen = self._seen_identities(s, feed_id, [e.identity for e in entries])
+            seen = self._seen_identities(s, feed_id, identities)
             keys = self._article_ids(s, [e.key for e in entries])
         return StoredState(frozenset(seen), frozenset(keys))
 
@@ -45,7 +48,9 @@ class ArticleRepository(Repository):
         """Record a poll's `Decision` in one transaction: the new articles (one batched INSERT),
         then the feed's new seen entries, each linked to its article. Returns the ids of the
         new articles that may alert. An article another feed stored since the decision was
-        made is linked to, not inserted twice."""
+        made is linked to, not inserted twice. Each entry's content identity is recorded too
+        (once per feed, pointing at its article), and a re-published entry is linked to the
+        article its content identity points at."""
         if not decision.unseen:
             return []
         now = self.clock()
@@ -59,16 +64,43 @@ class ArticleRepository(Repository):
                     articles[item.entry.key] = row
             s.add_all(new_rows)
             s.flush()  # one batched INSERT … RETURNING gives every new article its id
-            s.add_all(
-                FeedEntryRow(
-                    feed_id=feed_id,
-                    identity=item.identity,
-                    article_id=_article_id(articles[item.key]),
-                    seen_at=now,
+            contents = self._content_articles(s, feed_id, decision.unseen)
+            republished = {item.identity for item in decision.republished}
+            for item in decision.unseen:
+                content = item.content_identity
+                if item.identity in republished and content in contents:
+                    article_id = contents[content]
+                elif item.key in articles:
+                    article_id = _article_id(articles[item.key])
+                else:  # its copy vanished since the decision: seen again next poll, decided anew
+                    continue
+                s.add(
+                    FeedEntryRow(
+                        feed_id=feed_id, identity=item.identity, article_id=article_id, seen_at=now
+                    )
                 )
-                for item in decision.unseen
-            )
+                if content is not None and content not in contents:
+                    contents[content] = article_id
+                    s.add(
+                        FeedEntryRow(
+                            feed_id=feed_id, identity=content, article_id=article_id, seen_at=now
+                        )
+                    )
             return [r.id for r in new_rows if r.alertable]
+
+    @staticmethod
+    def _content_articles(s: Session, feed_id: int, entries: Sequence[NewEntry]) -> dict[str, int]:
+        """The articles this feed's stored content identities point at, for these entries."""
+        wanted = [e.content_identity for e in entries if e.content_identity]
+        found: dict[str, int] = {}
+        for chunk in chunks(wanted):
+            rows = s.execute(
+                select(FeedEntryRow.identity, FeedEntryRow.article_id).where(
+                    FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
+                )
+            )
+            found.update((identity, article_id) for identity, article_id in rows)
+        return found
 
     @staticmethod
     def _seen_identities(s: Session, feed_id: int, identities: Sequence[str]) -> set[str]:

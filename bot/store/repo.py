@@ -6,6 +6,7 @@
     store.outbox     message intents and their state machine  (bot/store/outbox.py)
     store.watchlist  watched entities                          (bot/store/watchlist.py)
     store.memory     imported fact-checks, recall matches      (bot/store/memory.py)
+    store.stories    stories and the articles linked to them   (bot/store/stories.py)
 
 Each stage depends on a small Protocol of the methods it uses (declared next to the stage),
 which one of these repositories (or this bundle) satisfies.
@@ -23,6 +24,7 @@ from bot.store.feeds import FeedRepository
 from bot.store.memory import MemoryRepository
 from bot.store.outbox import OutboxRepository
 from bot.store.schema import utcnow
+from bot.store.stories import StoryRepository
 from bot.store.watchlist import WatchlistRepository
 
 
@@ -39,3 +41,4 @@ class Store:
         self.outbox = OutboxRepository(engine, clock, sessions)
         self.watchlist = WatchlistRepository(engine, clock, sessions)
         self.memory = MemoryRepository(engine, clock, sessions)
+        self.stories = StoryRepository(engine, clock, sessions)

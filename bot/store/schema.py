@@ -302,3 +302,34 @@ class AssignmentRow(Base):
     user_name: Mapped[str] = mapped_column(String(300))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+class StoryRow(Base):
+    """One story: the alert that opened it and what later copies are compared with: the lead's
+    title + lead vector (float16, ``dim`` wide, in ``encoder``'s space) and language, and the
+    story's claims so far with their vectors (``claim_vectors``: len(claims) x dim float16)."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), unique=True)
+    language: Mapped[str] = mapped_column(String(8), default="")
+    encoder: Mapped[str | None] = mapped_column(Text)
+    dim: Mapped[int] = mapped_column(Integer, default=0)
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)
+    claims: Mapped[list[str]] = mapped_column(JSON, default=list)
+    claim_vectors: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class StoryArticleRow(Base):
+    """Which articles a story holds (the lead included), with the outlet each came from: the
+    alert header's source count and outlets."""
+
+    __tablename__ = "story_articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), unique=True
+    )
+    outlet: Mapped[str] = mapped_column(String(300))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,6 +27,7 @@ FIELD_NAME_LIMIT = 256
 FIELD_VALUE_LIMIT = 1024
 FIELD_COUNT_LIMIT = 25
 FOOTER_LIMIT = 2048
+AUTHOR_LIMIT = 256  # author.name: plain text (no markdown), shown above the title
 EMBED_TOTAL_LIMIT = 6000
 CONTENT_LIMIT = 2000
 URL_LIMIT = 2048
@@ -347,6 +348,8 @@ def alert_embed(alert: AlertView) -> dict[str, Any]:
             )
         },
     }
+    if alert.story_header is not None:  # the story's sources, above the title
+        embed["author"] = {"name": clip(one_line(alert.story_header), AUTHOR_LIMIT)}
     url = safe_url(alert.url)
     if url is not None:
         embed["url"] = url

@@ -82,6 +82,8 @@ def _byline(alert: AlertView) -> ContextBlock:
     if alert.published is not None:
         elements.append(_mrkdwn(_slack_date(alert.published)))
     elements.append(_mrkdwn(f"alert #{alert.alert_id}"))
+    if alert.story_header is not None:
+        elements.append(_mrkdwn(truncate_escaped(alert.story_header, 1000)))
     return ContextBlock(elements=elements)
 
 

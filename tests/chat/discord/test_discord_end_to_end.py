@@ -17,6 +17,11 @@ ARTICLE = (
     "The Viasna human rights centre said more than 1,100 people remain behind bars. "
     "Officials claimed the Zapad-2025 drills would involve 13,000 troops."
 )
+# Its own story (the same text under another title would join the first alert's thread).
+HOSTILE_ARTICLE = (
+    "Lukashenko opened a new potash mine near Soligorsk on Thursday, state television "
+    "reported. The mine is expected to employ 1,500 people by 2028."
+)
 HOSTILE_TITLE = (
     "@everyone Lukashenko pardons <@&123456789012345678> [bank.com](http://evil.example/login)"
 )
@@ -28,7 +33,7 @@ def rss(base: str) -> bytes:
 <item><title>Lukashenko says 52 prisoners were released</title><link>{base}/a/1</link><guid>a-1</guid>
 <pubDate>Mon, 02 Mar 2026 09:00:00 GMT</pubDate><description>{ARTICLE}</description></item>
 <item><title>{HOSTILE_TITLE.replace("&", "&amp;").replace("<", "&lt;")}</title><link>{base}/a/2</link>
-<guid>a-2</guid><description>{ARTICLE}</description></item>
+<guid>a-2</guid><description>{HOSTILE_ARTICLE}</description></item>
 <item><title>Weather is mild in Paris</title><link>{base}/a/3</link><guid>a-3</guid>
 <description>Nothing to see here.</description></item>
 </channel></rss>""".encode()
