@@ -7,6 +7,7 @@ and `watchdesk demo` build it from the config file.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -135,15 +136,27 @@ class Watchdesk:
     def register_sink(self, sink: Sink) -> None:
         self.outbox.register(sink)
 
-    def run_cycle(self) -> CycleSummary:
-        """One full pass: poll due feeds, alert on new matching articles, deliver. With the
-        delivery workers running (`watchdesk run`) they are only woken; otherwise (CLI, demo,
-        tests) a bounded delivery pass runs here."""
+    def run_cycle(self, stop: threading.Event | None = None) -> CycleSummary:
+        """One cycle: the feeds due now, a batch at a time; each batch's new articles are
+        analysed and alerted (and the delivery workers woken) as soon as it is stored, while
+        later batches are polled, so an alert waits for its batch, not for the whole cycle.
+        Then the articles a crash left waiting are finished. With the delivery workers running
+        (`watchdesk run`) they are only woken; otherwise (CLI, demo, tests) a bounded delivery
+        pass runs at the end. ``stop`` ends the cycle at the next batch boundary (SIGTERM)."""
         self.refresh_watchlist()
-        polled = self.poller.poll_due()
-        alerts = AlertMaker(self.store, self.analyser.analyse, self.routing).process(
-            polled.new_articles
-        )
+        maker = AlertMaker(self.store, self.analyser.analyse, self.routing)
+        alerts: list[int] = []
+
+        def alert_batch(batch: CycleReport) -> None:
+            made = maker.process(batch.new_articles, waiting=False) if batch.new_articles else []
+            alerts.extend(made)
+            if made and self.outbox.workers_running:
+                self.outbox.wake()
+
+        polled = self.poller.poll_due(alert_batch, stop)
+        if stop is None or not stop.is_set():
+            made = set(alerts)
+            alerts.extend(a for a in maker.process() if a not in made)
         if self.outbox.workers_running:
             self.outbox.wake()
             return CycleSummary(polled, alerts)
