@@ -21,6 +21,7 @@ from tests.factories import build_app
 from tests.loopback import LoopbackServer
 
 RSS = "application/rss+xml; charset=utf-8"
+WEEK_S = 7 * 24 * 3600
 
 
 def story(n: int) -> bytes:
@@ -106,8 +107,8 @@ def test_stop_mid_cycle_ends_at_a_batch_boundary_and_loses_nothing(tmp_path: Pat
                 server.add(f"/{n}.xml", story(n), headers=[("Content-Type", RSS)], delay_s=2.0)
                 for n in range(10)
             ]
-            for url in urls:
-                app.store.feeds.add_feed(url, interval_s=600)
+            for url in urls:  # a week: no polled feed's next slot comes round during the test
+                app.store.feeds.add_feed(url, interval_s=WEEK_S)
             app.analyser.analyse("warm-up", "Lukashenko spoke.", None)
             worker = threading.Thread(target=run_forever, args=(app, stop), kwargs={"tick_s": 0.2})
             worker.start()

@@ -16,6 +16,8 @@ from bot.store.repo import Store
 from tests.feeds.test_poll import HTTP, RSS, T0, rss
 from tests.loopback import LoopbackServer
 
+WEEK_S = 7 * 24 * 3600
+
 
 class RunningClock:
     """Each reading is ``step`` later than the last: a cycle that takes a long time."""
@@ -126,7 +128,7 @@ def test_a_stop_ends_the_cycle_at_a_batch_boundary_and_loses_nothing(
     """Stop is asked once the first batch is stored: no batch is claimed after that, a
     claimed feed not yet started is given back, and every feed not polled is still due, so
     the next cycle polls exactly those."""
-    urls = add_feeds(store, server, 8)
+    urls = add_feeds(store, server, 8, interval_s=WEEK_S)  # no slot comes round again
     stop = threading.Event()
     clock = RunningClock(step_s=1)
     first = poller(store, clock, batch_size=2, concurrency=1).poll_due(
