@@ -129,6 +129,12 @@ poller's, one batch at a time): `Watchdesk.run_cycle` analyses, alerts and wakes
 """
 
 
+_STORED_OUTCOMES = frozenset({"not_modified", "same_body"})  # a success waiting to be written
+STORE_PART_CHARS = 4_000_000
+"""Entry text (titles, summaries, contents) a batch may hold before what it has is stored: a
+batch of 500 first polls of full-content feeds would otherwise hold every entry at once."""
+
+
 @dataclass(frozen=True)
 class _Parsed:
     """A feed fetched and parsed: its entries wait for the batch store, its success with it."""
@@ -136,6 +142,12 @@ class _Parsed:
     feed: FeedInfo
     entries: list[NewEntry]
     success: PollSuccess
+
+    @property
+    def chars(self) -> int:
+        return sum(
+            len(e.entry.title) + len(e.entry.summary) + len(e.entry.content) for e in self.entries
+        )
 
 
 @dataclass(frozen=True)
@@ -146,26 +158,52 @@ class _Succeeded:
     success: PollSuccess
 
 
+@dataclass
+class _Part:
+    """What a batch polled since its last store: stored together, in one transaction."""
+
+    indices: list[int] = field(default_factory=list)
+    parsed: list[tuple[int, _Parsed]] = field(default_factory=list)
+    successes: list[PollSuccess] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    chars: int = 0
+
+
 class _Batch:
-    """The feeds of one claim and what became of each, in claim order."""
+    """The feeds of one claim and what became of each, in claim order. Normally stored in one
+    transaction when its last feed is done; a batch whose entries outgrow `STORE_PART_CHARS`
+    is stored in parts as it goes, to bound the memory it holds."""
 
     def __init__(self, feeds: list[FeedInfo]) -> None:
         self.feeds = feeds
         self.results: list[FeedResult | None] = [None] * len(feeds)
-        self.parsed: list[_Parsed | None] = [None] * len(feeds)
-        self.successes: list[PollSuccess] = []
-        self.released: list[int] = []
+        self.part = _Part()
+        self.released = 0
         self._pending = len(feeds)
         self.done = asyncio.Event()
 
     def take(self, index: int, outcome: FeedResult | _Parsed | _Succeeded) -> None:
+        self.part.indices.append(index)
         if isinstance(outcome, _Parsed):
-            self.parsed[index] = outcome
+            self.part.parsed.append((index, outcome))
+            self.part.chars += outcome.chars
         elif isinstance(outcome, _Succeeded):
             self.results[index] = outcome.result
-            self.successes.append(outcome.success)
+            self.part.successes.append(outcome.success)
         else:
             self.results[index] = outcome
+
+    def release(self, feed_id: int) -> None:
+        self.part.released.append(feed_id)
+        self.released += 1
+
+    @property
+    def full(self) -> bool:
+        return self.part.chars >= STORE_PART_CHARS
+
+    def cut(self) -> _Part:
+        part, self.part = self.part, _Part()
+        return part
 
     def finish_one(self) -> None:
         self._pending -= 1
@@ -268,9 +306,10 @@ class Poller:
         waits for the next cycle, so a cycle always ends, however long it runs; one that ran
         past the interval says so at WARNING. Batches overlap: the next is claimed as soon as
         every feed of the current one has started, so one slow parse never idles the other
-        workers. Each batch is stored in one transaction as soon as its last feed is done and
-        its report handed to ``on_batch`` in a thread of its own, one batch after another,
-        while later batches are polled. Once ``stop`` is set no batch is claimed, claimed
+        workers. Each batch is stored in one transaction as soon as its last feed is done (in
+        parts as it goes when its entries are large, see `STORE_PART_CHARS`) and its report
+        handed to ``on_batch`` in a thread of its own, one after another, while later batches
+        are polled. Once ``stop`` is set no batch is claimed, claimed
         feeds not yet started are given back still due, and the cycle returns when the ones in
         flight are stored and handed on.
         """
@@ -289,9 +328,12 @@ class Poller:
                 feed = batch.feeds[index]
                 try:
                     if stop is not None and stop.is_set():
-                        batch.released.append(feed.id)
+                        batch.release(feed.id)
                     else:
                         batch.take(index, await self._poll_feed(fetcher, feed))
+                        if batch.full:
+                            store = self._store_part(batch, batch.cut(), handler)
+                            finishing.append(asyncio.create_task(store))
                 except Exception:  # e.g. the store failed while recording a failure
                     log.exception(
                         "polling feed %s (%s) failed; its lease will expire and it "
@@ -341,34 +383,42 @@ class Poller:
         return report
 
     async def _finish(self, batch: _Batch, handoff: _Handoff) -> None:
-        """Once every feed of ``batch`` is done: store it (off the event loop, so fetching goes
-        on), then hand its report on."""
+        """Once every feed of ``batch`` is done, store what it has not stored yet."""
         await batch.done.wait()
+        await self._store_part(batch, batch.cut(), handoff)
+
+    async def _store_part(self, batch: _Batch, part: _Part, handoff: _Handoff) -> None:
+        """Store ``part`` (off the event loop, so fetching goes on), then hand its report on."""
+        if not part.indices and not part.released:
+            return
         try:
-            await asyncio.to_thread(self._store_batch, batch)
+            await asyncio.to_thread(self._store, batch, part)
         except Exception:
             log.exception(
-                "storing a batch of %d polled feed(s) failed; their leases will expire and "
-                "they will be polled again",
-                len(batch.feeds),
+                "storing %d polled feed(s) failed; their leases will expire and they will be "
+                "polled again",
+                len(part.indices),
             )
+            unstored = {i for i, _ in part.parsed}
+            for index in part.indices:
+                result = batch.results[index]
+                if index in unstored or (result and result.outcome in _STORED_OUTCOMES):
+                    batch.results[index] = None
             return
-        handoff.submit(CycleReport([r for r in batch.results if r is not None]))
+        handoff.submit(CycleReport([r for i in part.indices if (r := batch.results[i])]))
 
-    def _store_batch(self, batch: _Batch) -> None:
-        """Decide what each parsed feed of the batch adds and store the whole batch (new
-        articles, seen entries, every success) in one transaction; a crash deciding one feed
-        is that feed's crash only."""
-        if batch.released:
-            self.store.feeds.release_feeds(batch.released)
-        parsed = [(i, p) for i, p in enumerate(batch.parsed) if p is not None]
+    def _store(self, batch: _Batch, part: _Part) -> None:
+        """Decide what each parsed feed adds and store the part (new articles, seen entries,
+        every success) in one transaction; a crash deciding one feed is that feed's crash."""
+        if part.released:
+            self.store.feeds.release_feeds(part.released)
         states = (
-            self.store.articles.stored_states([(p.feed.id, p.entries) for _, p in parsed])
-            if parsed
+            self.store.articles.stored_states([(p.feed.id, p.entries) for _, p in part.parsed])
+            if part.parsed
             else {}
         )
         decided: list[tuple[int, _Parsed, Decision]] = []
-        for index, item in parsed:
+        for index, item in part.parsed:
             try:
                 decision = decide(
                     item.entries,
@@ -383,15 +433,15 @@ class Poller:
         try:
             added = self.store.articles.apply_decisions(
                 [(item.feed.id, decision) for _, item, decision in decided],
-                [*batch.successes, *(item.success for _, item, _ in decided)],
+                [*part.successes, *(item.success for _, item, _ in decided)],
             )
         except Exception:
             log.warning(
-                "storing a batch of %d feed(s) in one transaction failed; storing them one by one",
-                len(batch.feeds),
+                "storing %d polled feed(s) in one transaction failed; storing them one by one",
+                len(part.indices),
                 exc_info=True,
             )
-            added = self._store_one_by_one(batch, decided)
+            added = self._store_one_by_one(batch, part, decided)
         for index, item, _ in decided:
             if batch.results[index] is not None:  # crashed while stored on its own
                 continue
@@ -401,11 +451,11 @@ class Poller:
             )
 
     def _store_one_by_one(
-        self, batch: _Batch, decided: list[tuple[int, _Parsed, Decision]]
+        self, batch: _Batch, part: _Part, decided: list[tuple[int, _Parsed, Decision]]
     ) -> dict[int, list[int]]:
-        """The batch without the one transaction: a feed whose entries the store refuses (a
+        """The part without the one transaction: a feed whose entries the store refuses (a
         bug, or a value no column holds) is that feed's crash, not its batch's."""
-        self.store.feeds.record_poll_successes(batch.successes)
+        self.store.feeds.record_poll_successes(part.successes)
         added: dict[int, list[int]] = {}
         for index, item, decision in decided:
             try:
@@ -417,7 +467,7 @@ class Poller:
         return added
 
     def _log_cycle(self, cycle_start: datetime, report: CycleReport, batches: list[_Batch]) -> None:
-        released = sum(len(b.released) for b in batches)
+        released = sum(b.released for b in batches)
         if released:
             log.info("stopping: %d claimed feed(s) given back unpolled, still due", released)
         took = (self.clock() - cycle_start).total_seconds()

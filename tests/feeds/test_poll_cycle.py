@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from bot.feeds import poll
 from bot.feeds.poll import CycleReport, Poller
 from bot.settings import PollSettings
 from bot.store.repo import Store
@@ -148,3 +149,21 @@ def test_a_stop_ends_the_cycle_at_a_batch_boundary_and_loses_nothing(
     assert {r.url for r in rest.results} == set(urls) - polled
     assert Counter(r.path for r in server.requests()) == {f"/f{i}.xml": 1 for i in range(8)}
     assert {r.outcome for r in [*first.results, *rest.results]} == {"unchanged"}
+
+
+@pytest.mark.timeout(60)
+def test_a_batch_with_large_entries_is_stored_and_handed_on_in_parts(
+    store: Store, server: LoopbackServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch holds at most `STORE_PART_CHARS` of entry text before storing what it has, so
+    500 first polls of full-content feeds are never all in memory at once."""
+    monkeypatch.setattr(poll, "STORE_PART_CHARS", 1)  # every parsed feed fills a part
+    urls = add_feeds(store, server, 3)
+    parts: list[list[str]] = []
+    report = poller(store, RunningClock(step_s=1), batch_size=3, concurrency=1).poll_due(
+        lambda part: parts.append([r.url for r in part.results])
+    )
+    assert [len(p) for p in parts] == [1, 1, 1]
+    assert sorted(u for p in parts for u in p) == sorted(urls)
+    assert sorted(r.url for r in report.results) == sorted(urls)
+    assert all((f := store.feeds.get_feed(u)) and f.primed for u in urls)
