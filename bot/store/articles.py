@@ -19,9 +19,6 @@ from bot.store.feeds import write_poll_successes
 from bot.store.schema import ArticleRow, FeedEntryRow
 
 MAX_ANALYSIS_FAILURES = 3
-# Rows per multi-row INSERT: 13 parameters an article stays far below SQLite's 32,766 and
-# Postgres's 65,535 bound parameters per statement.
-INSERT_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -122,30 +119,31 @@ class ArticleRepository(Repository):
         self, s: Session, owners: dict[str, tuple[int, NewArticle]], now: datetime
     ) -> dict[str, int]:
         """Insert the articles no row holds yet; returns key → id of those this call inserted
-        (a key stored meanwhile by anyone is skipped, not an error)."""
+        (a key stored meanwhile by anyone is skipped, not an error). One statement given many
+        rows: SQLAlchemy sends them in batched multi-row INSERTs ("insertmanyvalues") from one
+        cached statement; a `.values([...])` per batch size would cache a compiled statement
+        for every row count seen (hundreds of megabytes)."""
         rows = [
             self._article_values(feed_id, item.entry, item.alertable, now)
             for feed_id, item in owners.values()
         ]
-        inserted: dict[str, int] = {}
-        for start in range(0, len(rows), INSERT_CHUNK):
-            statement = (
-                _insert(s, ArticleRow)
-                .values(rows[start : start + INSERT_CHUNK])
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(ArticleRow.key, ArticleRow.id)
-            )
-            inserted.update((key, article_id) for key, article_id in s.execute(statement))
-        return inserted
+        if not rows:
+            return {}
+        table = ArticleRow.__table__
+        statement = (
+            _insert(s, table)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.key, table.c.id)
+        )
+        return {key: article_id for key, article_id in s.connection().execute(statement, rows)}
 
     @staticmethod
     def _insert_entries(s: Session, rows: list[dict[str, Any]]) -> None:
-        for start in range(0, len(rows), INSERT_CHUNK):
-            s.execute(
-                _insert(s, FeedEntryRow)
-                .values(rows[start : start + INSERT_CHUNK])
-                .on_conflict_do_nothing(index_elements=["feed_id", "identity"])
+        if rows:
+            statement = _insert(s, FeedEntryRow.__table__).on_conflict_do_nothing(
+                index_elements=["feed_id", "identity"]
             )
+            s.connection().execute(statement, rows)
 
     @staticmethod
     def _seen_pairs(s: Session, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
