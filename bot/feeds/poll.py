@@ -130,7 +130,7 @@ poller's, one batch at a time): `Watchdesk.run_cycle` analyses, alerts and wakes
 
 
 _STORED_OUTCOMES = frozenset({"not_modified", "same_body"})  # a success waiting to be written
-STORE_PART_CHARS = 4_000_000
+STORE_PART_CHARS = 1_000_000
 """Entry text (titles, summaries, contents) a batch may hold before what it has is stored: a
 batch of 500 first polls of full-content feeds would otherwise hold every entry at once."""
 
@@ -319,6 +319,10 @@ class Poller:
         batches: list[_Batch] = []
         finishing: list[asyncio.Task[None]] = []
         handler = _Handoff(on_batch)
+        # One thread stores the parts, one after another: memory one thread allocates is
+        # kept in its own malloc arena, and a pool of threads each doing big inserts would
+        # each keep one; SQLite takes one writer at a time anyway.
+        storer = ThreadPoolExecutor(1, thread_name_prefix="watchdesk-store")
 
         async def worker(fetcher: GuardedFetcher) -> None:
             while (item := await queue.get()) is not None:
@@ -332,7 +336,7 @@ class Poller:
                     else:
                         batch.take(index, await self._poll_feed(fetcher, feed))
                         if batch.full:
-                            store = self._store_part(batch, batch.cut(), handler)
+                            store = self._store_part(batch, batch.cut(), storer, handler)
                             finishing.append(asyncio.create_task(store))
                 except Exception:  # e.g. the store failed while recording a failure
                     log.exception(
@@ -363,7 +367,7 @@ class Poller:
                     all_started.clear()
                     for index in range(len(feeds)):
                         queue.put_nowait((batch, index))
-                    finishing.append(asyncio.create_task(self._finish(batch, handler)))
+                    finishing.append(asyncio.create_task(self._finish(batch, storer, handler)))
                     if len(feeds) < self.settings.batch_size:
                         break
                     await all_started.wait()
@@ -378,21 +382,24 @@ class Poller:
                     batch.done.set()
                 await asyncio.gather(*finishing, return_exceptions=True)
                 await handler.drain()
+                storer.shutdown(wait=False)
         report = CycleReport([r for batch in batches for r in batch.results if r is not None])
         self._log_cycle(cycle_start, report, batches)
         return report
 
-    async def _finish(self, batch: _Batch, handoff: _Handoff) -> None:
+    async def _finish(self, batch: _Batch, storer: ThreadPoolExecutor, handoff: _Handoff) -> None:
         """Once every feed of ``batch`` is done, store what it has not stored yet."""
         await batch.done.wait()
-        await self._store_part(batch, batch.cut(), handoff)
+        await self._store_part(batch, batch.cut(), storer, handoff)
 
-    async def _store_part(self, batch: _Batch, part: _Part, handoff: _Handoff) -> None:
+    async def _store_part(
+        self, batch: _Batch, part: _Part, storer: ThreadPoolExecutor, handoff: _Handoff
+    ) -> None:
         """Store ``part`` (off the event loop, so fetching goes on), then hand its report on."""
         if not part.indices and not part.released:
             return
         try:
-            await asyncio.to_thread(self._store, batch, part)
+            await asyncio.get_running_loop().run_in_executor(storer, self._store, batch, part)
         except Exception:
             log.exception(
                 "storing %d polled feed(s) failed; their leases will expire and they will be "
