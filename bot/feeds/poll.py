@@ -1,6 +1,8 @@
-"""One poll cycle: claim due feeds → fetch → parse → decide new → store → alert.
+"""One poll cycle: claim due feeds in batches → fetch → parse → (per batch) decide new → store
+in one transaction → hand the batch to the caller (who alerts) while later batches poll.
 
-`Poller._poll_feed` reads top to bottom as the whole story for one feed. One bad feed is one
+A cycle is the feeds due when it started, once each, so it always ends; `stop` ends it at a
+batch boundary. `Poller._poll_feed` reads top to bottom as the whole story for one feed. One bad feed is one
 failed result: a feed failure (the fetch failed, the document is no feed we can read) is counted,
 backed off with the one `RetryPolicy` and eventually disabled with a notice; a crash in our own
 parsing or deciding code is a bug: logged with its traceback, the feed polled again at its next
@@ -309,9 +311,9 @@ class Poller:
         workers. Each batch is stored in one transaction as soon as its last feed is done (in
         parts as it goes when its entries are large, see `STORE_PART_CHARS`) and its report
         handed to ``on_batch`` in a thread of its own, one after another, while later batches
-        are polled. Once ``stop`` is set no batch is claimed, claimed
-        feeds not yet started are given back still due, and the cycle returns when the ones in
-        flight are stored and handed on.
+        are polled. Once ``stop`` is set no batch is claimed, claimed feeds not yet started are
+        given back still due, and the cycle returns when the ones in flight are stored and
+        handed on.
         """
         cycle_start = self.clock()
         queue: asyncio.Queue[tuple[_Batch, int] | None] = asyncio.Queue()
