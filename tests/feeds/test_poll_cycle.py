@@ -6,18 +6,27 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
 
 from bot.feeds import poll
+from bot.feeds.client import HttpClient
 from bot.feeds.poll import CycleReport, Poller
-from bot.settings import PollSettings
+from bot.settings import FetchSettings, PollSettings
 from bot.store.repo import Store
-from tests.feeds.test_poll import HTTP, RSS, T0, rss
+from tests.feeds.test_poll import RSS, T0, rss
 from tests.loopback import LoopbackServer
 
 WEEK_S = 7 * 24 * 3600
+HTTP = HttpClient(FetchSettings(timeout_s=3, allow_private_hosts=("127.0.0.1",)))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def close_http() -> Iterator[None]:
+    yield
+    HTTP.close()
 
 
 class RunningClock:
