@@ -7,6 +7,7 @@ and `watchdesk demo` build it from the config file.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -149,23 +150,38 @@ class Watchdesk:
     def register_sink(self, sink: Sink) -> None:
         self.outbox.register(sink)
 
-    def run_cycle(self) -> CycleSummary:
-        """One full pass: poll due feeds, alert on new matching articles, deliver. With the
-        delivery workers running (`watchdesk run`) they are only woken; otherwise (CLI, demo,
-        tests) a bounded delivery pass runs here."""
+    def run_cycle(self, stop: threading.Event | None = None) -> CycleSummary:
+        """One cycle: the feeds due now, a batch at a time; each batch's new articles are
+        analysed and alerted (and the delivery workers woken) as soon as it is stored, while
+        later batches are polled, so an alert waits for its batch, not for the whole cycle.
+        Then the articles a crash left waiting are finished. With the delivery workers running
+        (`watchdesk run`) they are only woken; otherwise (CLI, demo, tests) a bounded delivery
+        pass runs at the end. ``stop`` ends the cycle at the next batch boundary (SIGTERM)."""
         self.refresh_watchlist()
-        polled = self.poller.poll_due()
-        alerts = AlertMaker(
-            self.store, self.analyser.analyse, self.routing, stories=self.stories
-        ).process(polled.new_articles)
-        Recall(self.store, self.settings.memory).run(alerts)
-        release_stale(
-            self.store.memory,
-            self.store.outbox,
-            now=self.store.clock(),
-            timeout_s=self.settings.memory.assignment_timeout_s,
-        )
-        self.digest.run(self.store.memory, self.store.outbox, self.store.clock())
+        maker = AlertMaker(self.store, self.analyser.analyse, self.routing, stories=self.stories)
+        recall = Recall(self.store, self.settings.memory)
+        alerts: list[int] = []
+
+        def alert_batch(batch: CycleReport) -> None:
+            made = maker.process(batch.new_articles, waiting=False) if batch.new_articles else []
+            alerts.extend(made)
+            recall.run(made)
+            if made and self.outbox.workers_running:
+                self.outbox.wake()
+
+        polled = self.poller.poll_due(alert_batch, stop)
+        if stop is None or not stop.is_set():
+            made = set(alerts)
+            finished = [a for a in maker.process() if a not in made]
+            recall.run(finished)
+            alerts.extend(finished)
+            release_stale(
+                self.store.memory,
+                self.store.outbox,
+                now=self.store.clock(),
+                timeout_s=self.settings.memory.assignment_timeout_s,
+            )
+            self.digest.run(self.store.memory, self.store.outbox, self.store.clock())
         if self.outbox.workers_running:
             self.outbox.wake()
             return CycleSummary(polled, alerts)

@@ -3,12 +3,17 @@ the per-platform delivery workers.
 
 The schedule lives in the database (`next_poll_at`), so several workers on Postgres share it:
 every second the tick asks the store when the earliest active feed is due (one indexed query)
-and runs a cycle only then, so an item that appears in a feed is alerted within the feed's
-interval plus about two seconds. A cycle also runs at least every `MAX_IDLE_S`, to finish
+and runs a cycle only then. A cycle is the feeds due when it started, and each batch of it is
+alerted as soon as it is stored, so an item that appears in a feed is alerted within the feed's
+interval plus one batch, however many feeds there are; a cycle that outlasts the interval ends
+(logged at WARNING) and the next starts from what is due then. `stop` (SIGTERM) reaches the
+running cycle: no batch is claimed after it, the one in flight is stored and alerted, the feeds
+not polled stay due. A cycle also runs at least every `MAX_IDLE_S`, to finish
 articles a crash left unanalysed. Cycles never overlap: a tick that comes while one is still
 running returns at once (`DueTick`'s lock), so a long cycle neither queues ticks up nor makes
-APScheduler warn every second that it skipped one. Delivery does not wait for the tick: each connected platform's worker
-(`bot.desk.outbox.DeliveryWorker`) drains its own queue, woken when a cycle wrote alerts.
+APScheduler warn every second that it skipped one. Delivery does not wait for the tick: each
+connected platform's worker (`bot.desk.outbox.DeliveryWorker`) drains its own queue, woken
+when a batch of a cycle wrote alerts.
 """
 
 from __future__ import annotations
@@ -29,9 +34,10 @@ TICK_S = 1.0
 MAX_IDLE_S = 60.0
 
 
-def poll_tick(app: Watchdesk) -> CycleSummary:
-    """One full cycle now (also `watchdesk run --once`), logged when it did anything."""
-    summary = app.run_cycle()
+def poll_tick(app: Watchdesk, stop: threading.Event | None = None) -> CycleSummary:
+    """One full cycle now (also `watchdesk run --once`), logged when it did anything; ``stop``
+    ends it at the next batch boundary."""
+    summary = app.run_cycle(stop)
     report = summary.polled
     if report.results:
         log.info(
@@ -62,8 +68,10 @@ class DueTick:
         *,
         max_idle_s: float = MAX_IDLE_S,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        stop: threading.Event | None = None,
     ):
         self.app = app
+        self.stop = stop
         self.max_idle = timedelta(seconds=max_idle_s)
         self.clock = clock
         self.last_cycle: datetime | None = None
@@ -80,18 +88,20 @@ class DueTick:
         if not self._running.acquire(blocking=False):
             return None  # the previous cycle is still running
         try:
-            if not self.due():
+            if (self.stop is not None and self.stop.is_set()) or not self.due():
                 return None
             self.last_cycle = self.clock()
-            return poll_tick(self.app)
+            return poll_tick(self.app, self.stop)
         finally:
             self._running.release()
 
 
-def build_scheduler(app: Watchdesk, *, tick_s: float = TICK_S) -> BlockingScheduler:
+def build_scheduler(
+    app: Watchdesk, *, tick_s: float = TICK_S, stop: threading.Event | None = None
+) -> BlockingScheduler:
     scheduler = BlockingScheduler(timezone="UTC")
     scheduler.add_job(
-        DueTick(app),
+        DueTick(app, stop=stop),
         "interval",
         seconds=tick_s,
         id="poll",
@@ -108,11 +118,13 @@ def run_forever(
 ) -> None:
     """Block running the tick and the delivery workers until interrupted (SIGINT/SIGTERM) or
     ``stop`` is set. Stopping waits for a running cycle and any send in flight to finish, so
-    `run` never closes the store under them."""
+    `run` never closes the store under them; ``stop`` also reaches the running cycle, which
+    claims no further batch and returns once the batches in flight are stored and alerted,
+    so stopping takes about one fetch, not one cycle."""
     stop = stop or threading.Event()
     if stop.is_set():  # asked to stop while chat connections were still starting
         return
-    scheduler = build_scheduler(app, tick_s=tick_s)
+    scheduler = build_scheduler(app, tick_s=tick_s, stop=stop)
     started = threading.Event()
     scheduler.add_listener(lambda _event: started.set(), EVENT_SCHEDULER_STARTED)
 
@@ -127,7 +139,8 @@ def run_forever(
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
-        log.info("stopping: waiting for the running cycle to finish")
+        log.info("stopping: waiting for the batches in flight to be stored and alerted")
+        stop.set()
         if scheduler.running:
             scheduler.shutdown()
     finally:

@@ -9,6 +9,7 @@ Usage::
         server.redirect("/old", "/feed.xml", status=301)  # relative or absolute Location
         server.add("/slow", body, drip_s=0.5)             # one byte every 0.5 s
         server.add("/busy", body, delay_s=0.2)            # answer after 0.2 s (to overlap requests)
+        server.add("/held", body, hold=gate)              # answer once gate (an Event) is set
         server.add("/junk", raw=b"NOT HTTP\\r\\n\\r\\n")   # raw bytes instead of a response
         ...
         server.hits("/feed.xml")          # how many requests reached a path
@@ -40,6 +41,7 @@ from typing import Self
 
 SHARED_DIR = Path(__file__).resolve().parents[1] / ".." / "shared"
 FEEDS_DIR = SHARED_DIR / "data" / "feeds"
+HOLD_LIMIT_S = 300.0  # a held route answers by then even if the test never releases it
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Route:
     drip_s: float | None = None
     delay_s: float = 0.0
     raw: bytes | None = None
+    hold: threading.Event | None = None
 
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
@@ -80,6 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, route: Route | None) -> None:
         if route is None:
             route = Route(b"not found", status=404)
+        if route.hold is not None:
+            route.hold.wait(HOLD_LIMIT_S)
         if route.delay_s:
             time.sleep(route.delay_s)
         if route.raw is not None:
@@ -170,9 +175,11 @@ class LoopbackServer:
         drip_s: float | None = None,
         delay_s: float = 0.0,
         raw: bytes | None = None,
+        hold: threading.Event | None = None,
     ) -> str:
-        """Serve ``body`` at ``path`` (replacing any earlier route); returns its URL."""
-        route = Route(body, status, tuple(headers), drip_s, delay_s, raw)
+        """Serve ``body`` at ``path`` (replacing any earlier route); returns its URL. With
+        ``hold`` the answer waits until the event is set (at most `HOLD_LIMIT_S`)."""
+        route = Route(body, status, tuple(headers), drip_s, delay_s, raw, hold)
         with self._lock:
             self._routes[path] = route
         return self.url(path)

@@ -1,6 +1,7 @@
 """Turns stored articles into alerts: analyse, route to destinations, write alert + outbox rows.
 
-Runs after each poll and picks up any article a crash left unanalysed, so nothing is lost.
+Runs after each stored batch of a poll cycle, and at the cycle's end picks up any article a crash
+left unanalysed, so nothing is lost.
 """
 
 from __future__ import annotations
@@ -92,12 +93,14 @@ class AlertMaker:
         self.routing = routing
         self.stories = stories
 
-    def process(self, article_ids: Iterable[int] = ()) -> list[int]:
-        """Analyse the given articles plus any left waiting; returns the ids of new alerts.
-        An article whose analysis crashes is logged and counted; it never stops the others."""
-        pending = list(
-            dict.fromkeys([*article_ids, *self.store.articles.articles_awaiting_analysis()])
-        )
+    def process(self, article_ids: Iterable[int] = (), *, waiting: bool = True) -> list[int]:
+        """Analyse the given articles plus (with ``waiting``) any left waiting; returns the ids
+        of new alerts. An article whose analysis crashes is logged and counted; it never stops
+        the others. A cycle alerts each batch without ``waiting`` (a later batch's articles,
+        already stored, would be analysed twice) and picks up the waiting ones once, at its
+        end."""
+        waiting_ids = self.store.articles.articles_awaiting_analysis() if waiting else []
+        pending = list(dict.fromkeys([*article_ids, *waiting_ids]))
         alerts = []
         for article_id in pending:
             alert_id = self._process_one(article_id)

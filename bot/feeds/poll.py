@@ -1,6 +1,8 @@
-"""One poll cycle: claim due feeds → fetch → parse → decide new → store → alert.
+"""One poll cycle: claim due feeds in batches → fetch → parse → (per batch) decide new → store
+in one transaction → hand the batch to the caller (who alerts) while later batches poll.
 
-`Poller._poll_feed` reads top to bottom as the whole story for one feed. One bad feed is one
+A cycle is the feeds due when it started, once each, so it always ends; `stop` ends it at a
+batch boundary. `Poller._poll_feed` reads top to bottom as the whole story for one feed. One bad feed is one
 failed result: a feed failure (the fetch failed, the document is no feed we can read) is counted,
 backed off with the one `RetryPolicy` and eventually disabled with a notice; a crash in our own
 parsing or deciding code is a bug: logged with its traceback, the feed polled again at its next
@@ -12,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -41,7 +45,11 @@ log = logging.getLogger(__name__)
 class PollFeeds(Protocol):
     """What polling needs of the feeds repository."""
 
-    def claim_due_feeds(self, now: datetime, limit: int, lease_s: int) -> list[FeedInfo]: ...
+    def claim_due_feeds(
+        self, now: datetime, limit: int, lease_s: int, *, due_by: datetime | None = None
+    ) -> list[FeedInfo]: ...
+
+    def release_feeds(self, feed_ids: Sequence[int]) -> None: ...
 
     def record_poll_successes(self, successes: Sequence[PollSuccess]) -> None: ...
 
@@ -57,7 +65,15 @@ class PollArticles(Protocol):
 
     def stored_state(self, feed_id: int, entries: Sequence[NewEntry]) -> StoredState: ...
 
+    def stored_states(
+        self, polls: Sequence[tuple[int, Sequence[NewEntry]]]
+    ) -> dict[int, StoredState]: ...
+
     def apply_decision(self, feed_id: int, decision: Decision) -> list[int]: ...
+
+    def apply_decisions(
+        self, decisions: Sequence[tuple[int, Decision]], successes: Sequence[PollSuccess] = ()
+    ) -> dict[int, list[int]]: ...
 
 
 class NoticeQueue(Protocol):
@@ -109,6 +125,125 @@ class CycleReport:
         return [a for r in self.results for a in r.new_articles]
 
 
+BatchHandler = Callable[[CycleReport], object]
+"""Called with each stored batch's report while later batches are polled (in a thread of the
+poller's, one batch at a time): `Watchdesk.run_cycle` analyses, alerts and wakes delivery there.
+"""
+
+
+_STORED_OUTCOMES = frozenset({"not_modified", "same_body"})  # a success waiting to be written
+STORE_PART_CHARS = 1_000_000
+"""Entry text (titles, summaries, contents) a batch may hold before what it has is stored: a
+batch of 500 first polls of full-content feeds would otherwise hold every entry at once."""
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A feed fetched and parsed: its entries wait for the batch store, its success with it."""
+
+    feed: FeedInfo
+    entries: list[NewEntry]
+    success: PollSuccess
+
+    @property
+    def chars(self) -> int:
+        return sum(
+            len(e.entry.title) + len(e.entry.summary) + len(e.entry.content) for e in self.entries
+        )
+
+
+@dataclass(frozen=True)
+class _Succeeded:
+    """A feed that answered with nothing to parse (304, the same body)."""
+
+    result: FeedResult
+    success: PollSuccess
+
+
+@dataclass
+class _Part:
+    """What a batch polled since its last store: stored together, in one transaction."""
+
+    indices: list[int] = field(default_factory=list)
+    parsed: list[tuple[int, _Parsed]] = field(default_factory=list)
+    successes: list[PollSuccess] = field(default_factory=list)
+    released: list[int] = field(default_factory=list)
+    chars: int = 0
+
+
+class _Batch:
+    """The feeds of one claim and what became of each, in claim order. Normally stored in one
+    transaction when its last feed is done; a batch whose entries outgrow `STORE_PART_CHARS`
+    is stored in parts as it goes, to bound the memory it holds."""
+
+    def __init__(self, feeds: list[FeedInfo]) -> None:
+        self.feeds = feeds
+        self.results: list[FeedResult | None] = [None] * len(feeds)
+        self.part = _Part()
+        self.released = 0
+        self._pending = len(feeds)
+        self.done = asyncio.Event()
+
+    def take(self, index: int, outcome: FeedResult | _Parsed | _Succeeded) -> None:
+        self.part.indices.append(index)
+        if isinstance(outcome, _Parsed):
+            self.part.parsed.append((index, outcome))
+            self.part.chars += outcome.chars
+        elif isinstance(outcome, _Succeeded):
+            self.results[index] = outcome.result
+            self.part.successes.append(outcome.success)
+        else:
+            self.results[index] = outcome
+
+    def release(self, feed_id: int) -> None:
+        self.part.released.append(feed_id)
+        self.released += 1
+
+    @property
+    def full(self) -> bool:
+        return self.part.chars >= STORE_PART_CHARS
+
+    def cut(self) -> _Part:
+        part, self.part = self.part, _Part()
+        return part
+
+    def finish_one(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self.done.set()
+
+
+class _Handoff:
+    """Runs the batch handler in one thread of its own, one report after another, so analysis
+    and alerting never block the event loop that fetches the next batches."""
+
+    def __init__(self, handler: BatchHandler | None) -> None:
+        self.handler = handler
+        self._executor: ThreadPoolExecutor | None = None
+        self._pending: list[asyncio.Future[None]] = []
+
+    def submit(self, report: CycleReport) -> None:
+        if self.handler is None:
+            return
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="watchdesk-batch")
+        loop = asyncio.get_running_loop()
+        self._pending.append(loop.run_in_executor(self._executor, self._run, report))
+
+    def _run(self, report: CycleReport) -> None:
+        assert self.handler is not None
+        try:
+            self.handler(report)
+        except Exception:  # its articles stay waiting for analysis: the next cycle retries
+            log.exception("handling a polled batch failed; its articles wait for the next cycle")
+
+    async def drain(self) -> None:
+        if self._pending:
+            await asyncio.gather(*self._pending)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+
 def body_hash(body: bytes) -> str:
     """The identity of a response body: the same bytes are the same feed, already parsed."""
     return hashlib.sha256(body).hexdigest()
@@ -157,29 +292,54 @@ class Poller:
     def close(self) -> None:
         self._parse_pool.close()
 
-    def poll_due(self) -> CycleReport:
-        """Poll every feed that is due now (in batches), from a synchronous caller."""
-        return self.http.run(self.poll_due_async())
+    def poll_due(
+        self, on_batch: BatchHandler | None = None, stop: threading.Event | None = None
+    ) -> CycleReport:
+        """One cycle (see `poll_due_async`), from a synchronous caller."""
+        return self.http.run(self.poll_due_async(on_batch, stop))
 
-    async def poll_due_async(self) -> CycleReport:
-        """Claim due feeds a batch at a time and poll them with ``concurrency`` workers.
+    async def poll_due_async(
+        self, on_batch: BatchHandler | None = None, stop: threading.Event | None = None
+    ) -> CycleReport:
+        """One cycle: the feeds due when it started, once each, claimed a batch at a time and
+        polled with ``concurrency`` workers; returns every polled feed's result.
 
-        Batches overlap: the next one is claimed as soon as every feed of the current one has
-        started, so one slow parse at the end of a batch never leaves the other workers idle.
-        Successes are written once per batch claimed, in one transaction.
+        A feed that falls due while the cycle runs (or is polled in it and comes due again)
+        waits for the next cycle, so a cycle always ends, however long it runs; one that ran
+        past the interval says so at WARNING. Batches overlap: the next is claimed as soon as
+        every feed of the current one has started, so one slow parse never idles the other
+        workers. Each batch is stored in one transaction as soon as its last feed is done (in
+        parts as it goes when its entries are large, see `STORE_PART_CHARS`) and its report
+        handed to ``on_batch`` in a thread of its own, one after another, while later batches
+        are polled. Once ``stop`` is set no batch is claimed, claimed feeds not yet started are
+        given back still due, and the cycle returns when the ones in flight are stored and
+        handed on.
         """
-        results: list[FeedResult | None] = []
-        successes: list[PollSuccess] = []
-        queue: asyncio.Queue[tuple[int, FeedInfo] | None] = asyncio.Queue()
+        cycle_start = self.clock()
+        queue: asyncio.Queue[tuple[_Batch, int] | None] = asyncio.Queue()
         all_started = asyncio.Event()
+        batches: list[_Batch] = []
+        finishing: list[asyncio.Task[None]] = []
+        handler = _Handoff(on_batch)
+        # One thread stores the parts, one after another: memory one thread allocates is
+        # kept in its own malloc arena, and a pool of threads each doing big inserts would
+        # each keep one; SQLite takes one writer at a time anyway.
+        storer = ThreadPoolExecutor(1, thread_name_prefix="watchdesk-store")
 
         async def worker(fetcher: GuardedFetcher) -> None:
             while (item := await queue.get()) is not None:
                 if queue.empty():
                     all_started.set()
-                index, feed = item
+                batch, index = item
+                feed = batch.feeds[index]
                 try:
-                    results[index] = await self._poll_feed(fetcher, feed, successes)
+                    if stop is not None and stop.is_set():
+                        batch.release(feed.id)
+                    else:
+                        batch.take(index, await self._poll_feed(fetcher, feed))
+                        if batch.full:
+                            store = self._store_part(batch, batch.cut(), storer, handler)
+                            finishing.append(asyncio.create_task(store))
                 except Exception:  # e.g. the store failed while recording a failure
                     log.exception(
                         "polling feed %s (%s) failed; its lease will expire and it "
@@ -187,21 +347,29 @@ class Poller:
                         feed.id,
                         feed.url,
                     )
+                finally:
+                    batch.finish_one()
 
         async with self.http.fetcher() as fetcher:
             workers = [
                 asyncio.create_task(worker(fetcher)) for _ in range(self.settings.concurrency)
             ]
             try:
-                while True:
-                    self._record(successes)
+                while not (stop is not None and stop.is_set()):
                     feeds = self.store.feeds.claim_due_feeds(
-                        self.clock(), self.settings.batch_size, self.settings.lease_s
+                        self.clock(),
+                        self.settings.batch_size,
+                        self.settings.lease_s,
+                        due_by=cycle_start,
                     )
+                    if not feeds:
+                        break
+                    batch = _Batch(feeds)
+                    batches.append(batch)
                     all_started.clear()
-                    for feed in feeds:
-                        queue.put_nowait((len(results), feed))
-                        results.append(None)
+                    for index in range(len(feeds)):
+                        queue.put_nowait((batch, index))
+                    finishing.append(asyncio.create_task(self._finish(batch, storer, handler)))
                     if len(feeds) < self.settings.batch_size:
                         break
                     await all_started.wait()
@@ -212,27 +380,128 @@ class Poller:
                 for task in workers:
                     task.cancel()
                 await asyncio.gather(*workers, return_exceptions=True)
-                self._record(successes)
-        return CycleReport([r for r in results if r is not None])
+                for batch in batches:  # after a failure: store what was polled
+                    batch.done.set()
+                await asyncio.gather(*finishing, return_exceptions=True)
+                await handler.drain()
+                storer.shutdown(wait=False)
+        report = CycleReport([r for batch in batches for r in batch.results if r is not None])
+        self._log_cycle(cycle_start, report, batches)
+        return report
 
-    def _record(self, successes: list[PollSuccess]) -> None:
-        """Write the successes gathered so far (the list is emptied first: a failed write
-        leaves those feeds leased, and they are polled again once the lease runs out)."""
-        done = successes[:]
-        successes.clear()
-        self.store.feeds.record_poll_successes(done)
+    async def _finish(self, batch: _Batch, storer: ThreadPoolExecutor, handoff: _Handoff) -> None:
+        """Once every feed of ``batch`` is done, store what it has not stored yet."""
+        await batch.done.wait()
+        await self._store_part(batch, batch.cut(), storer, handoff)
 
-    async def _poll_feed(
-        self, fetcher: GuardedFetcher, feed: FeedInfo, successes: list[PollSuccess]
-    ) -> FeedResult:
+    async def _store_part(
+        self, batch: _Batch, part: _Part, storer: ThreadPoolExecutor, handoff: _Handoff
+    ) -> None:
+        """Store ``part`` (off the event loop, so fetching goes on), then hand its report on."""
+        if not part.indices and not part.released:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(storer, self._store, batch, part)
+        except Exception:
+            log.exception(
+                "storing %d polled feed(s) failed; their leases will expire and they will be "
+                "polled again",
+                len(part.indices),
+            )
+            unstored = {i for i, _ in part.parsed}
+            for index in part.indices:
+                result = batch.results[index]
+                if index in unstored or (result and result.outcome in _STORED_OUTCOMES):
+                    batch.results[index] = None
+            return
+        handoff.submit(CycleReport([r for i in part.indices if (r := batch.results[i])]))
+
+    def _store(self, batch: _Batch, part: _Part) -> None:
+        """Decide what each parsed feed adds and store the part (new articles, seen entries,
+        every success) in one transaction; a crash deciding one feed is that feed's crash."""
+        if part.released:
+            self.store.feeds.release_feeds(part.released)
+        states = (
+            self.store.articles.stored_states([(p.feed.id, p.entries) for _, p in part.parsed])
+            if part.parsed
+            else {}
+        )
+        decided: list[tuple[int, _Parsed, Decision]] = []
+        for index, item in part.parsed:
+            try:
+                decision = decide(
+                    item.entries,
+                    states[item.feed.id],
+                    primed=item.feed.primed,
+                    backfill=self.settings.backfill,
+                )
+            except Exception:
+                batch.results[index] = self._crashed(item.feed, "deciding what is new in")
+                continue
+            decided.append((index, item, decision))
+        try:
+            added = self.store.articles.apply_decisions(
+                [(item.feed.id, decision) for _, item, decision in decided],
+                [*part.successes, *(item.success for _, item, _ in decided)],
+            )
+        except Exception:
+            log.warning(
+                "storing %d polled feed(s) in one transaction failed; storing them one by one",
+                len(part.indices),
+                exc_info=True,
+            )
+            added = self._store_one_by_one(batch, part, decided)
+        for index, item, _ in decided:
+            if batch.results[index] is not None:  # crashed while stored on its own
+                continue
+            new_ids = added.get(item.feed.id, [])
+            batch.results[index] = FeedResult(
+                item.feed.id, item.feed.url, "new" if new_ids else "unchanged", tuple(new_ids)
+            )
+
+    def _store_one_by_one(
+        self, batch: _Batch, part: _Part, decided: list[tuple[int, _Parsed, Decision]]
+    ) -> dict[int, list[int]]:
+        """The part without the one transaction: a feed whose entries the store refuses (a
+        bug, or a value no column holds) is that feed's crash, not its batch's."""
+        self.store.feeds.record_poll_successes(part.successes)
+        added: dict[int, list[int]] = {}
+        for index, item, decision in decided:
+            try:
+                added.update(
+                    self.store.articles.apply_decisions([(item.feed.id, decision)], [item.success])
+                )
+            except Exception:
+                batch.results[index] = self._crashed(item.feed, "storing what is new in")
+        return added
+
+    def _log_cycle(self, cycle_start: datetime, report: CycleReport, batches: list[_Batch]) -> None:
+        released = sum(b.released for b in batches)
+        if released:
+            log.info("stopping: %d claimed feed(s) given back unpolled, still due", released)
+        took = (self.clock() - cycle_start).total_seconds()
+        interval = self.settings.interval_s
+        if took > interval:
+            log.warning(
+                "the poll cycle ran long: %.1f s for %d feed(s), %.1f s over the %d s interval; "
+                "feeds that fell due meanwhile are polled in the next cycle (more parse workers, "
+                "concurrency or another worker would shorten it)",
+                took,
+                len(report.results),
+                took - interval,
+                interval,
+            )
+
+    async def _poll_feed(self, fetcher: GuardedFetcher, feed: FeedInfo) -> FeedResult | _Parsed:
+        """Fetch and parse one feed: its final result, or its entries for the batch store."""
         fetched = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
         if fetched.status == "error":
             return self._failed(feed, RemoteError(fetched.error or "fetch failed"))
         if fetched.status == "not_modified":
-            return self._succeeded(successes, feed, fetched, "not_modified")
+            return self._succeeded(feed, fetched, "not_modified")
         digest = body_hash(fetched.body or b"")
         if feed.primed and digest == feed.body_hash:  # a server that ignores conditional GET
-            return self._succeeded(successes, feed, fetched, "same_body", body=digest)
+            return self._succeeded(feed, fetched, "same_body", body=digest)
         try:
             parsed = await self._parse(fetched)
         except (FeedParseError, RemoteError) as exc:  # the document is no feed we can read
@@ -250,18 +519,10 @@ class Poller:
                 ),
             )
         try:
-            new_ids = record_entries(
-                self.store.articles,
-                feed.id,
-                identify(parsed.entries),
-                primed=feed.primed,
-                backfill=self.settings.backfill,
-            )
+            entries = identify(parsed.entries)
         except Exception:
-            return self._crashed(feed, "deciding what is new in")
-        return self._succeeded(
-            successes, feed, fetched, "new" if new_ids else "unchanged", new_ids, body=digest
-        )
+            return self._crashed(feed, "identifying the entries of")
+        return _Parsed(feed, entries, self._success(feed, fetched, body=digest))
 
     async def _parse(self, fetched: FetchResult) -> ParsedFeed:
         # The subscribed URL, not the redirect target: feedparser resolves relative guids against
@@ -269,31 +530,28 @@ class Poller:
         return await self._parse_pool.parse(fetched.body or b"", fetched.headers, fetched.url)
 
     def _succeeded(
-        self,
-        successes: list[PollSuccess],
-        feed: FeedInfo,
-        fetched: FetchResult,
-        outcome: str,
-        new_ids: Sequence[int] = (),
-        *,
-        body: str | None = None,
-    ) -> FeedResult:
-        """Remember what the feed answered; ``body`` is the hash of a body that was parsed and
-        stored (a 304 keeps the one from before)."""
+        self, feed: FeedInfo, fetched: FetchResult, outcome: str, *, body: str | None = None
+    ) -> _Succeeded:
+        return _Succeeded(
+            FeedResult(feed.id, feed.url, outcome), self._success(feed, fetched, body=body)
+        )
+
+    def _success(
+        self, feed: FeedInfo, fetched: FetchResult, *, body: str | None = None
+    ) -> PollSuccess:
+        """What to remember of a feed that answered; ``body`` is the hash of a body that was
+        parsed and stored (a 304 keeps the one from before)."""
         now = self.clock()
         ok = fetched.status == "ok"
-        successes.append(
-            PollSuccess(
-                feed.id,
-                now=now,
-                next_poll_at=next_slot(feed.url, feed.interval_s, now),
-                etag=fetched.etag if ok else feed.etag,
-                last_modified=fetched.last_modified if ok else feed.last_modified,
-                primed=True if ok else feed.primed,
-                body_hash=body if body is not None else feed.body_hash,
-            )
+        return PollSuccess(
+            feed.id,
+            now=now,
+            next_poll_at=next_slot(feed.url, feed.interval_s, now),
+            etag=fetched.etag if ok else feed.etag,
+            last_modified=fetched.last_modified if ok else feed.last_modified,
+            primed=True if ok else feed.primed,
+            body_hash=body if body is not None else feed.body_hash,
         )
-        return FeedResult(feed.id, feed.url, outcome, tuple(new_ids))
 
     def _failed(self, feed: FeedInfo, error: RemoteError) -> FeedResult:
         """A feed failure: counted, backed off, and after the policy's bound disabled with a

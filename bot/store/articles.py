@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.models import Decision, NewEntry, StoredState
-from bot.store.base import Repository, chunks
+from bot.models import Decision, NewArticle, NewEntry, PollSuccess, StoredState
+from bot.store.base import IN_CHUNK, Repository, chunks
+from bot.store.feeds import write_poll_successes
 from bot.store.schema import ArticleRow, FeedEntryRow
 
 MAX_ANALYSIS_FAILURES = 3
@@ -28,118 +32,224 @@ class StoredArticle:
     published: datetime | None
 
 
-def _article_id(article: int | ArticleRow) -> int:
-    return article if isinstance(article, int) else article.id
+def _identities(entries: Sequence[NewEntry]) -> list[str]:
+    """The identities a feed may have shown these entries by: each entry's own and, where it
+    has one, its content identity (re-published copies)."""
+    return [i for e in entries for i in (e.identity, e.content_identity) if i]
+
+
+def _insert(s: Session, model: Any) -> Any:
+    """The dialect's INSERT (SQLite's and Postgres's both have ON CONFLICT DO NOTHING)."""
+    if s.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)
 
 
 class ArticleRepository(Repository):
     def stored_state(self, feed_id: int, entries: Sequence[NewEntry]) -> StoredState:
-        """The decider's input for one poll of ``feed_id``: which of these identities (entry and
-        content identities) the feed showed before, which of these keys are stored articles.
-        Two queries (chunked)."""
-        identities = [e.identity for e in entries]
-        identities += [e.content_identity for e in entries if e.content_identity]
+        """The decider's input for one poll of ``feed_id`` (see `stored_states`)."""
+        return self.stored_states([(feed_id, entries)])[feed_id]
+
+    def stored_states(
+        self, polls: Sequence[tuple[int, Sequence[NewEntry]]]
+    ) -> dict[int, StoredState]:
+        """The decider's input for a whole batch of polls, in one read transaction: for each
+        feed, which of its entries' identities it showed before, and which of their keys are
+        stored articles. A few chunked queries for the batch, not two per feed."""
         with self._tx() as s:
-            seen = self._seen_identities(s, feed_id, identities)
-            keys = self._article_ids(s, [e.key for e in entries])
-        return StoredState(frozenset(seen), frozenset(keys))
+            seen = self._seen_pairs(
+                s,
+                [
+                    (feed_id, identity)
+                    for feed_id, entries in polls
+                    for identity in _identities(entries)
+                ],
+            )
+            keys = self._article_ids(s, [e.key for _, entries in polls for e in entries])
+        known = frozenset(keys)
+        return {
+            feed_id: StoredState(
+                frozenset(i for i in _identities(entries) if (feed_id, i) in seen),
+                known & {e.key for e in entries},
+            )
+            for feed_id, entries in polls
+        }
 
     def apply_decision(self, feed_id: int, decision: Decision) -> list[int]:
-        """Record a poll's `Decision` in one transaction: the new articles (one batched INSERT),
-        then the feed's new seen entries, each linked to its article. Returns the ids of the
-        new articles that may alert. An article another feed stored since the decision was
-        made is linked to, not inserted twice. Each entry's content identity is recorded too
-        (once per feed, pointing at its article), and a re-published entry is linked to the
-        article its content identity points at."""
-        if not decision.unseen:
-            return []
+        """Record one poll's `Decision` (see `apply_decisions`); returns the ids of the new
+        articles that may alert."""
+        return self.apply_decisions([(feed_id, decision)])[feed_id]
+
+    def apply_decisions(
+        self, decisions: Sequence[tuple[int, Decision]], successes: Sequence[PollSuccess] = ()
+    ) -> dict[int, list[int]]:
+        """Store a batch of polls in one transaction: the new articles (bulk INSERT … ON
+        CONFLICT DO NOTHING), every feed's new seen entries linked to their articles (the same),
+        and the batch's successful polls. Returns, per feed, the ids of the articles it added
+        that may alert.
+
+        Race-free: an article another feed or another worker stored since the decisions were
+        made is not inserted again (the conflict is skipped, the row reselected) and only linked
+        to, so two feeds carrying one story never fail a feed and alert once. Within the batch
+        the first feed that may alert on a story owns it."""
         now = self.clock()
-        with self._tx() as s:
-            articles = self._article_ids(s, [e.key for e in decision.unseen])
-            new_rows: list[ArticleRow] = []
+        owners: dict[str, tuple[int, NewArticle]] = {}
+        for feed_id, decision in decisions:
             for item in decision.new_articles:
-                if item.entry.key not in articles:
-                    row = self._article_row(feed_id, item.entry, item.alertable, now)
-                    new_rows.append(row)
-                    articles[item.entry.key] = row
-            s.add_all(new_rows)
-            s.flush()  # one batched INSERT … RETURNING gives every new article its id
-            contents = self._content_articles(s, feed_id, decision.unseen)
+                held = owners.get(item.entry.key)
+                if held is None or (item.alertable and not held[1].alertable):
+                    owners[item.entry.key] = (feed_id, item)
+        added: dict[int, list[int]] = {feed_id: [] for feed_id, _ in decisions}
+        with self._tx() as s:
+            inserted = self._insert_articles(s, owners, now)
+            ids = {**self._article_ids(s, [e.key for _, d in decisions for e in d.unseen])}
+            ids.update(inserted)
+            self._insert_entries(s, self._entry_rows(s, decisions, ids, now))
+            write_poll_successes(s, successes)
+        for key, article_id in inserted.items():
+            feed_id, item = owners[key]
+            if item.alertable:
+                added[feed_id].append(article_id)
+        for feed_ids in added.values():
+            feed_ids.sort()
+        return added
+
+    def _entry_rows(
+        self,
+        s: Session,
+        decisions: Sequence[tuple[int, Decision]],
+        ids: dict[str, Any],
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """Every feed's new seen entries, each linked to its article, plus each entry's content
+        identity (once per feed, pointing at its article); a re-published entry (a new guid and
+        link, the same title and text) is linked to the article its content identity names."""
+        contents = self._content_articles(
+            s,
+            [(f, e.content_identity) for f, d in decisions for e in d.unseen if e.content_identity],
+        )
+        rows: list[dict[str, Any]] = []
+        for feed_id, decision in decisions:
             republished = {item.identity for item in decision.republished}
-            for item in decision.unseen:
-                content = item.content_identity
-                if item.identity in republished and content in contents:
-                    article_id = contents[content]
-                elif item.key in articles:
-                    article_id = _article_id(articles[item.key])
+            for e in decision.unseen:
+                content = e.content_identity
+                if e.identity in republished and (feed_id, content) in contents:
+                    article_id = contents[(feed_id, content)]
+                elif e.key in ids:
+                    article_id = ids[e.key]
                 else:  # its copy vanished since the decision: seen again next poll, decided anew
                     continue
-                s.add(
-                    FeedEntryRow(
-                        feed_id=feed_id, identity=item.identity, article_id=article_id, seen_at=now
-                    )
+                rows.append(
+                    {
+                        "feed_id": feed_id,
+                        "identity": e.identity,
+                        "article_id": article_id,
+                        "seen_at": now,
+                    }
                 )
-                if content is not None and content not in contents:
-                    contents[content] = article_id
-                    s.add(
-                        FeedEntryRow(
-                            feed_id=feed_id, identity=content, article_id=article_id, seen_at=now
-                        )
+                if content is not None and (feed_id, content) not in contents:
+                    contents[(feed_id, content)] = article_id
+                    rows.append(
+                        {
+                            "feed_id": feed_id,
+                            "identity": content,
+                            "article_id": article_id,
+                            "seen_at": now,
+                        }
                     )
-            return [r.id for r in new_rows if r.alertable]
+        return rows
 
     @staticmethod
-    def _content_articles(s: Session, feed_id: int, entries: Sequence[NewEntry]) -> dict[str, int]:
-        """The articles this feed's stored content identities point at, for these entries."""
-        wanted = [e.content_identity for e in entries if e.content_identity]
-        found: dict[str, int] = {}
-        for chunk in chunks(wanted):
+    def _content_articles(
+        s: Session, pairs: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], int]:
+        """The articles these (feed, content identity) pairs already point at."""
+        found: dict[tuple[int, str], int] = {}
+        unique = list(dict.fromkeys(pairs))
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start : start + IN_CHUNK]
             rows = s.execute(
-                select(FeedEntryRow.identity, FeedEntryRow.article_id).where(
-                    FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
+                select(FeedEntryRow.feed_id, FeedEntryRow.identity, FeedEntryRow.article_id).where(
+                    tuple_(FeedEntryRow.feed_id, FeedEntryRow.identity).in_(chunk)
                 )
             )
-            found.update((identity, article_id) for identity, article_id in rows)
+            found.update(((f, i), a) for f, i, a in rows)
         return found
 
+    def _insert_articles(
+        self, s: Session, owners: dict[str, tuple[int, NewArticle]], now: datetime
+    ) -> dict[str, int]:
+        """Insert the articles no row holds yet; returns key → id of those this call inserted
+        (a key stored meanwhile by anyone is skipped, not an error). One statement given many
+        rows: SQLAlchemy sends them in batched multi-row INSERTs ("insertmanyvalues") from one
+        cached statement; a `.values([...])` per batch size would cache a compiled statement
+        for every row count seen (hundreds of megabytes)."""
+        rows = [
+            self._article_values(feed_id, item.entry, item.alertable, now)
+            for feed_id, item in owners.values()
+        ]
+        if not rows:
+            return {}
+        table = ArticleRow.__table__
+        statement = (
+            _insert(s, table)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(table.c.key, table.c.id)
+        )
+        return {key: article_id for key, article_id in s.connection().execute(statement, rows)}
+
     @staticmethod
-    def _seen_identities(s: Session, feed_id: int, identities: Sequence[str]) -> set[str]:
-        seen: set[str] = set()
-        for chunk in chunks(identities):
+    def _insert_entries(s: Session, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            statement = _insert(s, FeedEntryRow.__table__).on_conflict_do_nothing(
+                index_elements=["feed_id", "identity"]
+            )
+            s.connection().execute(statement, rows)
+
+    @staticmethod
+    def _seen_pairs(s: Session, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        seen: set[tuple[int, str]] = set()
+        unique = list(dict.fromkeys(pairs))
+        for start in range(0, len(unique), IN_CHUNK):
+            chunk = unique[start : start + IN_CHUNK]
             seen.update(
-                s.scalars(
-                    select(FeedEntryRow.identity).where(
-                        FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
+                (feed_id, identity)
+                for feed_id, identity in s.execute(
+                    select(FeedEntryRow.feed_id, FeedEntryRow.identity).where(
+                        tuple_(FeedEntryRow.feed_id, FeedEntryRow.identity).in_(chunk)
                     )
                 )
             )
         return seen
 
     @staticmethod
-    def _article_ids(s: Session, keys: Sequence[str]) -> dict[str, int | ArticleRow]:
-        found: dict[str, int | ArticleRow] = {}
+    def _article_ids(s: Session, keys: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
         for chunk in chunks(keys):
             rows = s.execute(select(ArticleRow.key, ArticleRow.id).where(ArticleRow.key.in_(chunk)))
             found.update((key, article_id) for key, article_id in rows)
         return found
 
     @staticmethod
-    def _article_row(feed_id: int, item: NewEntry, alertable: bool, now: datetime) -> ArticleRow:
+    def _article_values(
+        feed_id: int, item: NewEntry, alertable: bool, now: datetime
+    ) -> dict[str, Any]:
         e = item.entry
-        return ArticleRow(
-            key=item.key,
-            feed_id=feed_id,
-            title=e.title,
-            link=e.link,
-            summary=e.summary,
-            content=e.content,
-            author=e.author,
-            published=e.published,
-            alertable=alertable,
-            analysed_at=None if alertable else now,
-            matched=None,
-            created_at=now,
-        )
+        return {
+            "key": item.key,
+            "feed_id": feed_id,
+            "title": e.title,
+            "link": e.link,
+            "summary": e.summary,
+            "content": e.content,
+            "author": e.author,
+            "published": e.published,
+            "alertable": alertable,
+            "analysis_failures": 0,
+            "analysed_at": None if alertable else now,
+            "matched": None,
+            "created_at": now,
+        }
 
     def count_feed_entries(self, feed_id: int) -> int:
         with self._tx() as s:

@@ -7,11 +7,35 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from bot.errors import UserError
 from bot.models import FeedInfo, PollSuccess
 from bot.store.base import Repository
 from bot.store.schema import FeedRow, UTCDateTime
+
+
+def write_poll_successes(s: Session, successes: Sequence[PollSuccess]) -> None:
+    """The UPDATEs recording successful polls, inside the caller's transaction (the articles
+    repository stores a whole batch, entries and successes, in one)."""
+    if not successes:
+        return
+    rows = [
+        {
+            "id": p.feed_id,
+            "etag": p.etag,
+            "last_modified": p.last_modified,
+            "last_polled_at": p.now,
+            "last_success_at": p.now,
+            "error_count": 0,
+            "next_poll_at": p.next_poll_at,
+            "leased_until": None,
+            "primed": p.primed,
+            "body_hash": p.body_hash,
+        }
+        for p in successes
+    ]
+    s.execute(update(FeedRow), rows)
 
 
 def _feed_info(row: FeedRow) -> FeedInfo:
@@ -163,14 +187,19 @@ class FeedRepository(Repository):
             )
             return result.rowcount > 0
 
-    def claim_due_feeds(self, now: datetime, limit: int, lease_s: int) -> list[FeedInfo]:
-        """Take up to ``limit`` due feeds and lease them so no other worker polls them too.
-        On Postgres the rows are locked with SKIP LOCKED so workers never wait on each other."""
+    def claim_due_feeds(
+        self, now: datetime, limit: int, lease_s: int, *, due_by: datetime | None = None
+    ) -> list[FeedInfo]:
+        """Take up to ``limit`` feeds due by ``due_by`` (default ``now``) and lease them from
+        ``now`` so no other worker polls them too. A cycle passes its start as ``due_by``: a
+        feed that falls due while the cycle runs waits for the next one, and a feed polled in
+        this cycle (its next slot is later than now) is never claimed twice. On Postgres the
+        rows are locked with SKIP LOCKED so workers never wait on each other."""
         rows = self._claim(
             FeedRow,
             [
                 FeedRow.state == "active",
-                FeedRow.next_poll_at <= now,
+                FeedRow.next_poll_at <= (due_by or now),
                 or_(FeedRow.leased_until.is_(None), FeedRow.leased_until < now),
             ],
             [FeedRow.next_poll_at, FeedRow.id],
@@ -180,28 +209,26 @@ class FeedRepository(Repository):
         rows.sort(key=lambda r: (r.next_poll_at, r.id))
         return [_feed_info(r) for r in rows]
 
+    def release_feeds(self, feed_ids: Sequence[int]) -> None:
+        """Give back claimed feeds that were never polled (the worker is stopping): they stay
+        due, and the next cycle, here or in another worker, polls them at once."""
+        if not feed_ids:
+            return
+        with self._tx() as s:
+            s.execute(
+                update(FeedRow)
+                .where(FeedRow.id.in_(list(feed_ids)))
+                .values(leased_until=None)
+                .execution_options(synchronize_session=False)
+            )
+
     def record_poll_successes(self, successes: Sequence[PollSuccess]) -> None:
         """Record many successful polls in one transaction (one UPDATE per feed, sent as a
         batch): a cycle of 10,000 feeds, most of them 304s, is otherwise 10,000 commits."""
         if not successes:
             return
-        rows = [
-            {
-                "id": p.feed_id,
-                "etag": p.etag,
-                "last_modified": p.last_modified,
-                "last_polled_at": p.now,
-                "last_success_at": p.now,
-                "error_count": 0,
-                "next_poll_at": p.next_poll_at,
-                "leased_until": None,
-                "primed": p.primed,
-                "body_hash": p.body_hash,
-            }
-            for p in successes
-        ]
         with self._tx() as s:
-            s.execute(update(FeedRow), rows)
+            write_poll_successes(s, successes)
 
     def record_poll_failure(
         self,

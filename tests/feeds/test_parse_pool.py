@@ -80,6 +80,21 @@ def test_none_sizes_the_pool_to_the_machine() -> None:
     assert ParsePool(None).size == (os.cpu_count() or 1)
 
 
+def test_the_default_is_one_parse_process_per_cpu_so_parsing_never_blocks_fetching() -> None:
+    """Parsing on the event loop (0) lets a busy machine expire healthy feeds' fetch deadlines;
+    the default, unset or "auto" (as the shipped config says), is a worker per CPU."""
+    import tomllib
+
+    from bot.settings import DEFAULT_CONFIG, PollSettings
+
+    machine = min(os.cpu_count() or 1, 64)
+    assert PollSettings().parse_workers == machine
+    assert PollSettings(parse_workers="auto").parse_workers == machine
+    shipped = tomllib.loads(DEFAULT_CONFIG.read_text(encoding="utf-8"))["poll"]["parse_workers"]
+    assert shipped == "auto"
+    assert PollSettings(parse_workers=shipped).parse_workers == machine >= 1
+
+
 def test_a_refusal_in_a_worker_is_a_feed_parse_error_and_a_remote_error() -> None:
     with ParsePool(1) as pool, pytest.raises(FeedParseError, match="not an RSS") as caught:
         run(pool.parse(b"just some text", {}, URL))

@@ -4,7 +4,7 @@ failure counting, backoff, disabling with a notice, and slot spreading."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
@@ -12,7 +12,7 @@ import pytest
 
 from bot.feeds.client import HttpClient
 from bot.feeds.poll import Poller, next_slot
-from bot.models import Decision
+from bot.models import Decision, PollSuccess
 from bot.settings import FetchSettings, PollSettings
 from bot.store.articles import ArticleRepository
 from bot.store.repo import Store
@@ -267,10 +267,17 @@ def test_parsing_in_a_process_pool_gives_the_same_result(
 
 
 class BrokenArticles(ArticleRepository):
-    """The real articles repository with a bug planted in the step after deciding."""
+    """The real articles repository with a bug planted in the step after deciding, for the
+    feeds whose id is in ``broken`` (all of them when empty)."""
 
-    def apply_decision(self, feed_id: int, decision: Decision) -> list[int]:
-        raise ZeroDivisionError("a bug in our code, not the feed's fault")
+    broken: frozenset[int] = frozenset()
+
+    def apply_decisions(
+        self, decisions: Sequence[tuple[int, Decision]], successes: Sequence[PollSuccess] = ()
+    ) -> dict[int, list[int]]:
+        if not self.broken or any(feed_id in self.broken for feed_id, _ in decisions):
+            raise ZeroDivisionError("a bug in our code, not the feed's fault")
+        return super().apply_decisions(decisions, successes)
 
 
 def test_a_crash_in_our_code_is_logged_not_counted_against_the_feed(
@@ -291,3 +298,29 @@ def test_a_crash_in_our_code_is_logged_not_counted_against_the_feed(
     [crash] = [r for r in caplog.records if "crashed" in r.getMessage()]
     assert crash.exc_info is not None and crash.exc_info[0] is ZeroDivisionError
     assert store.outbox.pending() == []  # no "feed disabled" notice
+
+
+def test_a_feed_the_store_refuses_crashes_alone_not_its_batch(
+    store: Store, server: LoopbackServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch is stored in one transaction; when that fails the feeds are stored one by one,
+    so only the feed whose entries the store refuses is a crash."""
+    urls = [
+        server.add(
+            f"/f{i}.xml",
+            rss([(f"i{i}", f"Item {i}", f"https://news.example/{i}")]),
+            headers=[("Content-Type", RSS)],
+        )
+        for i in range(3)
+    ]
+    feeds = [store.feeds.add_feed(url, interval_s=600, now=T0) for url in urls]
+    broken = BrokenArticles(store.engine, store.clock)
+    broken.broken = frozenset({feeds[1].id})
+    store.articles = broken
+    report = make_poller(store, Clock(), batch_size=10).poll_due()
+    outcomes = {r.feed_id: r.outcome for r in report.results}
+    assert outcomes == {feeds[0].id: "unchanged", feeds[1].id: "crashed", feeds[2].id: "unchanged"}
+    assert store.articles.count_feed_entries(feeds[0].id) == 1
+    assert store.articles.count_feed_entries(feeds[1].id) == 0
+    assert store.articles.count_feed_entries(feeds[2].id) == 1
+    assert all(f.primed for f in (store.feeds.get_feed(u) for u in urls[::2]) if f)
