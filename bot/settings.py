@@ -316,6 +316,23 @@ class OutboxSettings(_Section):
         return self
 
 
+class RetentionSettings(_Section):
+    """What the scheduled prune keeps (`bot.retention`). Nothing an alert, a claim, a verdict
+    or a message still waiting to be sent needs is ever deleted; counts are days."""
+
+    # articles that never alerted, once no feed lists them any more (their entries go first)
+    articles_days: _count(1, 36_500) = 90
+    # alerts with their claims, verdicts, vectors and messages; 0 keeps them for ever
+    alerts_days: _count(0, 36_500) = 0
+    # an entry a feed stopped listing is still remembered this long, so it never re-alerts
+    # when it comes back within this time
+    entries_grace_days: _count(1, 3650) = 14
+    # sent or given-up notices and thread posts (an alert's own post and edit stay with it)
+    outbox_days: _count(1, 3650) = 30
+    batch_size: _count(10, 10_000, "small batches keep polling from waiting on the prune") = 500
+    interval_s: _whole_seconds(MINUTE, 7 * DAY) = Field(HOUR, alias="interval")
+
+
 class PermissionSettings(_Section):
     """Who may change the watchlist and feeds. Empty lists and ``platform_admins`` true means
     platform admins only; ``anyone`` opens it to every member."""
@@ -442,6 +459,7 @@ class Settings(_Section):
     fetch: FetchSettings = FetchSettings()
     analysis: AnalysisSettings = AnalysisSettings()
     outbox: OutboxSettings = OutboxSettings()
+    retention: RetentionSettings = RetentionSettings()
     permissions: PermissionSettings = PermissionSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()

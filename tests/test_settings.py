@@ -20,6 +20,7 @@ from bot.settings import (
     OutboxSettings,
     PermissionSettings,
     PollSettings,
+    RetentionSettings,
     SlackSettings,
     Within,
     load_settings,
@@ -410,6 +411,18 @@ BOUNDS = {
         '[outbox]\nbase_backoff = "10m"\nmax_backoff = "1m"\n',
         "[outbox] max_backoff must be at least base_backoff",
     ),
+    "a retention batch of one row": (
+        "[retention]\nbatch_size = 1\n",
+        "[retention] batch_size: must be at least 10, small batches keep polling from waiting",
+    ),
+    "negative alert retention": (
+        "[retention]\nalerts_days = -1\n",
+        "[retention] alerts_days: must be at least 0",
+    ),
+    "a prune every second": (
+        '[retention]\ninterval = "1s"\n',
+        "[retention] interval: must be at least 1m",
+    ),
     "a poll lease shorter than a fetch": (
         '[poll]\nlease = "10s"\n[fetch]\ntimeout = "20s"\n',
         "[poll] lease (10s) must be longer than [fetch] timeout (20s)",
@@ -499,6 +512,7 @@ SECTIONS = {
     "fetch": FetchSettings,
     "analysis": AnalysisSettings,
     "outbox": OutboxSettings,
+    "retention": RetentionSettings,
     "permissions": PermissionSettings,
     "slack": SlackSettings,
     "discord": DiscordSettings,
