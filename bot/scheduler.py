@@ -22,6 +22,7 @@ from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.app import CycleSummary, Watchdesk
+from bot.retention import PruneJob
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,18 @@ def build_scheduler(app: Watchdesk, *, tick_s: float = TICK_S) -> BlockingSchedu
         id="poll",
         next_run_time=datetime.now(UTC),
         max_instances=2,  # the second returns at once while a cycle runs: no skip warnings
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    # Retention on its own job (own thread of the pool), so a prune never delays a poll tick;
+    # one at a time, missed runs coalesced into one; PruneJob logs its own errors.
+    retention = app.settings.retention
+    scheduler.add_job(
+        PruneJob(app.store, retention),
+        "interval",
+        seconds=retention.interval_s,
+        id="prune",
+        max_instances=1,
         coalesce=True,
         misfire_grace_time=None,
     )

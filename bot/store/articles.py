@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.models import Decision, NewEntry, StoredState
 from bot.store.base import Repository, chunks
-from bot.store.schema import ArticleRow, FeedEntryRow
+from bot.store.schema import ArticleRow, FeedEntryRow, FeedRow
 
 MAX_ANALYSIS_FAILURES = 3
+# An entry a feed still lists has its `last_listed_at` rewritten at most this often, so a feed
+# polled every minute costs one UPDATE of its entries a day, not one a minute; retention's
+# "no longer listed" is exact to within this (`FeedRow.entries_listed_since`).
+LISTED_REFRESH = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,41 @@ def _article_id(article: int | ArticleRow) -> int:
 class ArticleRepository(Repository):
     def stored_state(self, feed_id: int, entries: Sequence[NewEntry]) -> StoredState:
         """The decider's input for one poll of ``feed_id``: which of these identities the feed
-        showed before, which of these keys are stored articles. Two queries (chunked)."""
+        showed before, which of these keys are stored articles. Two queries (chunked).
+
+        It also records that the feed still lists the seen ones (`_mark_listed`): this is the
+        one call every parsed poll makes with all its entries, and retention must never forget
+        an entry a feed still lists (it would alert again on the next poll)."""
         with self._tx() as s:
             seen = self._seen_identities(s, feed_id, [e.identity for e in entries])
             keys = self._article_ids(s, [e.key for e in entries])
+            self._mark_listed(s, feed_id, seen, self.clock())
         return StoredState(frozenset(seen), frozenset(keys))
+
+    @staticmethod
+    def _mark_listed(s: Session, feed_id: int, seen: set[str], now: datetime) -> None:
+        """Listed now: the seen entries whose `last_listed_at` is older than `LISTED_REFRESH`
+        get ``now``, and the feed's `entries_listed_since` becomes ``now - LISTED_REFRESH``, so
+        every entry this body lists is at or after it and every entry it dropped falls behind
+        it within a day. (Unseen entries are inserted with ``now`` by `apply_decision`.)"""
+        floor = now - LISTED_REFRESH
+        for chunk in chunks(sorted(seen)):
+            s.execute(
+                update(FeedEntryRow)
+                .where(
+                    FeedEntryRow.feed_id == feed_id,
+                    FeedEntryRow.identity.in_(chunk),
+                    FeedEntryRow.last_listed_at < floor,
+                )
+                .values(last_listed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        s.execute(
+            update(FeedRow)
+            .where(FeedRow.id == feed_id)
+            .values(entries_listed_since=floor)
+            .execution_options(synchronize_session=False)
+        )
 
     def apply_decision(self, feed_id: int, decision: Decision) -> list[int]:
         """Record a poll's `Decision` in one transaction: the new articles (one batched INSERT),
@@ -65,6 +99,7 @@ class ArticleRepository(Repository):
                     identity=item.identity,
                     article_id=_article_id(articles[item.key]),
                     seen_at=now,
+                    last_listed_at=now,
                 )
                 for item in decision.unseen
             )

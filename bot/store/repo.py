@@ -5,6 +5,7 @@
     store.alerts     alerts, claims, verdicts                 (bot/store/alerts.py)
     store.outbox     message intents and their state machine  (bot/store/outbox.py)
     store.watchlist  watched entities                          (bot/store/watchlist.py)
+    store.retention  what may be forgotten, pruned in batches  (bot/store/retention.py)
 
 Each stage depends on a small Protocol of the methods it uses (declared next to the stage),
 which one of these repositories (or this bundle) satisfies.
@@ -20,6 +21,7 @@ from bot.store.articles import ArticleRepository
 from bot.store.base import Clock
 from bot.store.feeds import FeedRepository
 from bot.store.outbox import OutboxRepository
+from bot.store.retention import RetentionRepository
 from bot.store.schema import utcnow
 from bot.store.watchlist import WatchlistRepository
 
@@ -36,3 +38,4 @@ class Store:
         self.alerts = AlertRepository(engine, clock, sessions)
         self.outbox = OutboxRepository(engine, clock, sessions)
         self.watchlist = WatchlistRepository(engine, clock, sessions)
+        self.retention = RetentionRepository(engine, clock, sessions)
