@@ -45,35 +45,36 @@ class ArticleRepository(Repository):
         one call every parsed poll makes with all its entries, and retention must never forget
         an entry a feed still lists (it would alert again on the next poll)."""
         with self._tx() as s:
-            seen = self._seen_identities(s, feed_id, [e.identity for e in entries])
+            seen = self._seen_listing(s, feed_id, [e.identity for e in entries])
             keys = self._article_ids(s, [e.key for e in entries])
             self._mark_listed(s, feed_id, seen, self.clock())
         return StoredState(frozenset(seen), frozenset(keys))
 
     @staticmethod
-    def _mark_listed(s: Session, feed_id: int, seen: set[str], now: datetime) -> None:
-        """Listed now: the seen entries whose `last_listed_at` is older than `LISTED_REFRESH`
-        get ``now``, and the feed's `entries_listed_since` becomes ``now - LISTED_REFRESH``, so
-        every entry this body lists is at or after it and every entry it dropped falls behind
-        it within a day. (Unseen entries are inserted with ``now`` by `apply_decision`.)"""
+    def _mark_listed(s: Session, feed_id: int, seen: dict[str, datetime], now: datetime) -> None:
+        """Listed now. Every entry the body lists must end at or after the feed's
+        `entries_listed_since`, and every entry it dropped must fall behind it within about a
+        day; both hold with at most one write a day: seen entries listed more than
+        `LISTED_REFRESH` ago get ``now``, and the feed's mark moves to ``now - LISTED_REFRESH``
+        once it lags by more than that (a lagging mark only forgets later, never sooner).
+        Most polls write nothing here. (Unseen entries are inserted with ``now``.)"""
         floor = now - LISTED_REFRESH
-        for chunk in chunks(sorted(seen)):
+        stale = sorted(identity for identity, listed in seen.items() if listed < floor)
+        for chunk in chunks(stale):
             s.execute(
                 update(FeedEntryRow)
-                .where(
-                    FeedEntryRow.feed_id == feed_id,
-                    FeedEntryRow.identity.in_(chunk),
-                    FeedEntryRow.last_listed_at < floor,
-                )
+                .where(FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk))
                 .values(last_listed_at=now)
                 .execution_options(synchronize_session=False)
             )
-        s.execute(
-            update(FeedRow)
-            .where(FeedRow.id == feed_id)
-            .values(entries_listed_since=floor)
-            .execution_options(synchronize_session=False)
-        )
+        since = s.scalar(select(FeedRow.entries_listed_since).where(FeedRow.id == feed_id))
+        if since is None or since < floor - LISTED_REFRESH:
+            s.execute(
+                update(FeedRow)
+                .where(FeedRow.id == feed_id)
+                .values(entries_listed_since=floor)
+                .execution_options(synchronize_session=False)
+            )
 
     def apply_decision(self, feed_id: int, decision: Decision) -> list[int]:
         """Record a poll's `Decision` in one transaction: the new articles (one batched INSERT),
@@ -106,16 +107,16 @@ class ArticleRepository(Repository):
             return [r.id for r in new_rows if r.alertable]
 
     @staticmethod
-    def _seen_identities(s: Session, feed_id: int, identities: Sequence[str]) -> set[str]:
-        seen: set[str] = set()
+    def _seen_listing(s: Session, feed_id: int, identities: Sequence[str]) -> dict[str, datetime]:
+        """Which of ``identities`` the feed showed before, with when it last listed each."""
+        seen: dict[str, datetime] = {}
         for chunk in chunks(identities):
-            seen.update(
-                s.scalars(
-                    select(FeedEntryRow.identity).where(
-                        FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
-                    )
+            rows = s.execute(
+                select(FeedEntryRow.identity, FeedEntryRow.last_listed_at).where(
+                    FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
                 )
             )
+            seen.update((identity, listed) for identity, listed in rows)
         return seen
 
     @staticmethod
