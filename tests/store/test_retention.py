@@ -403,8 +403,8 @@ def test_the_database_stays_flat_while_its_feeds_keep_changing(
             )
         )
     assert new_total == 60 * 15  # every cycle brought 5 new items per feed
-    # Articles: 10 days (+ up to two refreshes, + 2 days between prunes) of 15 a day, plus the alerted
-    # ones kept for 15 days; entries: 4 days listed + 3 of grace (+ the same slack).
+    # Articles: 10 days (+ up to two refreshes, + 2 days between prunes) of 15 a day, plus
+    # the alerted ones kept for 15 days; entries: 4 days listed + 3 of grace (+ the same slack).
     articles_bound = (10 + 2 * LISTED_REFRESH.days + 2 + 1) * 15 + (15 + 3) * 15 // 20
     entries_bound = (4 + 3 + 2 * LISTED_REFRESH.days + 2 + 1) * 15
     for articles, entries, alerts, intents in sizes[20:]:
