@@ -33,14 +33,11 @@ from sqlalchemy.orm import Session, aliased
 from bot.store.articles import MAX_ANALYSIS_FAILURES
 from bot.store.base import Repository
 from bot.store.schema import (
-    AlertClaimRow,
     AlertRow,
-    AlertVectorsRow,
     ArticleRow,
     FeedEntryRow,
     FeedRow,
     OutboxRow,
-    VerdictRow,
 )
 
 FINISHED = ("sent", "failed")
@@ -151,53 +148,45 @@ class RetentionRepository(Repository):
 
     def prune(self, now: datetime, rules: RetentionRules, batch_size: int) -> PruneResult:
         """Delete what `plan` counts, kind by kind, at most ``batch_size`` rows of a kind per
-        transaction (an alert's claims, verdicts, vectors and messages go in its transaction)."""
+        transaction. Each batch is one ``DELETE … WHERE id IN (SELECT … LIMIT n)``: the rules
+        are checked in the statement that deletes, so a row a poll or a verdict just changed is
+        judged as it is now; on Postgres ``SKIP LOCKED`` leaves rows a poll holds to the next
+        run instead of waiting for them. An alert's claims, verdicts, vectors and messages and
+        an article's last entries go with it by the schema's ON DELETE CASCADE."""
         r = _Rules(rules, now)
         steps = (
-            ("intents", OutboxRow, r.intent(), _no_children),
-            ("alerts", AlertRow, r.alert(), _alert_children),
-            ("entries", FeedEntryRow, r.entry(), _no_children),
-            ("articles", ArticleRow, r.article(), _article_children),
+            ("intents", OutboxRow, r.intent()),
+            ("alerts", AlertRow, r.alert()),
+            ("entries", FeedEntryRow, r.entry()),
+            ("articles", ArticleRow, r.article()),
         )
         deleted: dict[str, int] = {}
         batches = largest = 0
-        for kind, model, predicate, children in steps:
+        for kind, model, predicate in steps:
             deleted[kind] = 0
+            if kind == "alerts" and r.alert_cutoff is None:
+                continue  # alerts_days = 0: alerts are kept for ever
+            batch = (
+                select(model.id)
+                .where(predicate)
+                .order_by(model.id)
+                .limit(batch_size)
+                .with_for_update(skip_locked=True)
+            )
+            statement = delete(model).where(model.id.in_(batch.scalar_subquery()))
             while True:
                 with self._tx() as s:
-                    ids = list(
-                        s.scalars(
-                            select(model.id).where(predicate).order_by(model.id).limit(batch_size)
-                        )
-                    )
-                    if ids:
-                        children(s, ids)
-                        s.execute(delete(model).where(model.id.in_(ids)))
-                if not ids:
+                    gone = s.execute(statement.execution_options(synchronize_session=False))
+                    n = gone.rowcount
+                if n <= 0:
                     break
                 batches += 1
-                largest = max(largest, len(ids))
-                deleted[kind] += len(ids)
-                if len(ids) < batch_size:
+                largest = max(largest, n)
+                deleted[kind] += n
+                if n < batch_size:
                     break
         return PruneResult(PrunePlan(**deleted), batches, largest)
 
 
 def _count(s: Session, model: Any, predicate: Any) -> int:
     return s.scalar(select(func.count()).select_from(model).where(predicate)) or 0
-
-
-def _no_children(s: Session, ids: list[int]) -> None:
-    return None
-
-
-def _alert_children(s: Session, ids: list[int]) -> None:
-    """Explicit rather than ON DELETE CASCADE, so the rows an alert takes with it do not depend
-    on a backend's foreign-key settings."""
-    for model in (VerdictRow, AlertClaimRow, OutboxRow):
-        s.execute(delete(model).where(model.alert_id.in_(ids)))
-    s.execute(delete(AlertVectorsRow).where(AlertVectorsRow.alert_id.in_(ids)))
-
-
-def _article_children(s: Session, ids: list[int]) -> None:
-    s.execute(delete(FeedEntryRow).where(FeedEntryRow.article_id.in_(ids)))

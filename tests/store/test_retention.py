@@ -275,9 +275,8 @@ def test_batches_are_bounded(desk: Store, clock: Clock) -> None:
         event.remove(desk.engine, "after_cursor_execute", seen)
     assert result.deleted == PrunePlan(entries=25, articles=25)
     assert result.batches == 6 and result.largest_batch == 10
-    by_table = {t: [n for table, n in deletes if table == t] for t, _ in deletes}
-    assert by_table["feed_entries"][:3] == [10, 10, 5]  # then the articles' (none left) …
-    assert by_table["articles"] == [10, 10, 5]
+    by_table = {t: [n for table, n in deletes if table == t] for t, n in deletes if n}
+    assert by_table == {"feed_entries": [10, 10, 5], "articles": [10, 10, 5]}
     assert max(n for _, n in deletes) <= 10
 
 
