@@ -8,7 +8,9 @@ module turns settings into those rules, runs a plan or a prune, and words the re
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +43,7 @@ class PruneReport:
     counts: PrunePlan
     batches: int = 0
     seconds: float = 0.0
+    stopped: bool = False
 
     def lines(self) -> list[str]:
         """One line per kind, then a total: what would go (dry run) or what went."""
@@ -50,35 +53,56 @@ class PruneReport:
         total = f"{verb} {self.counts.total()} row(s) in all"
         if not self.dry_run:
             total += f", in {self.batches} batch(es), {self.seconds:.2f}s"
+        if self.stopped:
+            total += " (stopped early: the rest goes next time)"
         out.append(total)
         return out
 
 
 def prune(
-    store: Store, settings: RetentionSettings, *, dry_run: bool, now: datetime | None = None
+    store: Store,
+    settings: RetentionSettings,
+    *,
+    dry_run: bool,
+    now: datetime | None = None,
+    keep_going: Callable[[], bool] = lambda: True,
 ) -> PruneReport:
-    """What retention would delete now (``dry_run``) or delete it, in `batch_size` batches."""
+    """What retention would delete now (``dry_run``) or delete it, in `batch_size` batches
+    (stopping between two when ``keep_going`` says so)."""
     now = now or store.clock()
     if dry_run:
         return PruneReport(True, store.retention.plan(now, rules(settings)))
     started = time.perf_counter()
-    result = store.retention.prune(now, rules(settings), settings.batch_size)
-    return PruneReport(False, result.deleted, result.batches, time.perf_counter() - started)
+    result = store.retention.prune(now, rules(settings), settings.batch_size, keep_going=keep_going)
+    return PruneReport(
+        False, result.deleted, result.batches, time.perf_counter() - started, result.stopped
+    )
 
 
 class PruneJob:
     """The scheduler's retention job: one prune, logged; an error is logged with its traceback
-    and the job runs again at the next interval (it never stops the scheduler)."""
+    and the job runs again at the next interval (it never stops the scheduler). `stop` (at
+    shutdown) ends a running prune after its current batch, so stopping never waits for a
+    long backlog."""
 
     def __init__(self, store: Store, settings: RetentionSettings):
         self.store = store
         self.settings = settings
         self.runs = 0
+        self._stop = threading.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
 
     def __call__(self) -> PruneReport | None:
         self.runs += 1
         try:
-            report = prune(self.store, self.settings, dry_run=False)
+            report = prune(
+                self.store,
+                self.settings,
+                dry_run=False,
+                keep_going=lambda: not self._stop.is_set(),
+            )
         except Exception:
             log.exception("retention: the prune failed; it runs again in the next interval")
             return None

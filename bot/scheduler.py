@@ -126,12 +126,14 @@ def run_forever(
     if stop.is_set():  # asked to stop while chat connections were still starting
         return
     scheduler = build_scheduler(app, tick_s=tick_s)
+    prune_job = scheduler.get_job("prune").func  # stopped first: ends after its current batch
     started = threading.Event()
     scheduler.add_listener(lambda _event: started.set(), EVENT_SCHEDULER_STARTED)
 
     def stop_when_asked() -> None:
         stop.wait()
         started.wait()
+        prune_job.stop()
         if scheduler.running:
             scheduler.shutdown()
 
@@ -141,6 +143,7 @@ def run_forever(
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
         log.info("stopping: waiting for the running cycle to finish")
+        prune_job.stop()
         if scheduler.running:
             scheduler.shutdown()
     finally:

@@ -143,3 +143,20 @@ def test_a_failing_prune_is_logged_with_its_traceback_and_runs_again(
         assert report is not None and report.counts.total() == 0 and job.runs == 2
     finally:
         engine.dispose()
+
+
+def test_a_stopped_prune_job_deletes_nothing_more_and_says_so(tmp_path: Path) -> None:
+    """`run_forever` stops the prune job before shutting the scheduler down: a run that starts
+    (or is between batches) after that returns at once instead of holding the shutdown."""
+    from bot.settings import RetentionSettings
+
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    db.upgrade(engine)
+    job = PruneJob(Store(engine), RetentionSettings())
+    try:
+        job.stop()
+        report = job()
+        assert report is not None and report.stopped and report.batches == 0
+        assert report.lines()[-1].endswith("(stopped early: the rest goes next time)")
+    finally:
+        engine.dispose()

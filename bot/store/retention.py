@@ -23,6 +23,7 @@ most ``batch_size`` rows of that kind, so a poll's transaction never waits on a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -75,6 +76,7 @@ class PruneResult:
     deleted: PrunePlan
     batches: int  # transactions that deleted something
     largest_batch: int  # most rows of one kind deleted in one transaction
+    stopped: bool = False  # asked to stop between batches; the rest waits for the next run
 
 
 class _Rules:
@@ -146,13 +148,21 @@ class RetentionRepository(Repository):
                 articles=_count(s, ArticleRow, r.article()),
             )
 
-    def prune(self, now: datetime, rules: RetentionRules, batch_size: int) -> PruneResult:
+    def prune(
+        self,
+        now: datetime,
+        rules: RetentionRules,
+        batch_size: int,
+        *,
+        keep_going: Callable[[], bool] = lambda: True,
+    ) -> PruneResult:
         """Delete what `plan` counts, kind by kind, at most ``batch_size`` rows of a kind per
         transaction. Each batch is one ``DELETE … WHERE id IN (SELECT … LIMIT n)``: the rules
         are checked in the statement that deletes, so a row a poll or a verdict just changed is
         judged as it is now; on Postgres ``SKIP LOCKED`` leaves rows a poll holds to the next
         run instead of waiting for them. An alert's claims, verdicts, vectors and messages and
-        an article's last entries go with it by the schema's ON DELETE CASCADE."""
+        an article's last entries go with it by the schema's ON DELETE CASCADE. ``keep_going``
+        is asked before every batch, so a shutdown never waits for more than one."""
         r = _Rules(rules, now)
         steps = (
             ("intents", OutboxRow, r.intent()),
@@ -175,6 +185,8 @@ class RetentionRepository(Repository):
             )
             statement = delete(model).where(model.id.in_(batch.scalar_subquery()))
             while True:
+                if not keep_going():
+                    return PruneResult(PrunePlan(**deleted), batches, largest, stopped=True)
                 with self._tx() as s:
                     gone = s.execute(statement.execution_options(synchronize_session=False))
                     n = gone.rowcount

@@ -280,6 +280,23 @@ def test_batches_are_bounded(desk: Store, clock: Clock) -> None:
     assert max(n for _, n in deletes) <= 10
 
 
+def test_a_prune_asked_to_stop_ends_after_the_current_batch(desk: Store, clock: Clock) -> None:
+    feed = desk.feeds.add_feed("https://a.example/feed", interval_s=600, now=T0)
+    analysed(desk, poll_lists(desk, feed.id, list(range(25))))
+    clock.advance(3 * DAY)
+    poll_lists(desk, feed.id, [99])
+    clock.advance(100 * DAY)
+    result = desk.retention.prune(  # a shutdown arrives during the first batch of entries
+        clock(),
+        prune_rules(),
+        batch_size=10,
+        keep_going=lambda: count(desk, FeedEntryRow) == 26,
+    )
+    assert result.stopped and result.deleted == PrunePlan(entries=10) and result.batches == 1
+    rest = prune(desk, rules(), dry_run=False)  # the next run does the rest
+    assert not rest.stopped and rest.counts == PrunePlan(entries=15, articles=25)
+
+
 def prune_rules():  # noqa: ANN201 - RetentionRules
     from bot.retention import rules as to_rules
 
