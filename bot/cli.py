@@ -140,6 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
     db_sub = dbp.add_subparsers(metavar="ACTION", dest="action", required=True)
     up = db_sub.add_parser("upgrade", parents=[COMMON], help="apply schema migrations (Alembic)")
     up.set_defaults(handler=cmd_db_upgrade)
+    prune = db_sub.add_parser(
+        "prune", parents=[COMMON], help="delete what [retention] no longer keeps, in batches"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only count what would go, per kind")
+    prune.set_defaults(handler=cmd_db_prune)
 
     init = sub.add_parser(
         "init", parents=[COMMON], help="write a starter watchdesk.toml (and the Slack manifest)"
@@ -281,6 +286,22 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     finally:
         store.engine.dispose()
     print(f"database at {db.safe_url(settings.database_url)} is up to date")
+    return 0
+
+
+def cmd_db_prune(args: argparse.Namespace) -> int:
+    """Apply `[retention]` now (or, with --dry-run, count what it would delete)."""
+    from bot.retention import prune
+    from bot.startup import open_store
+
+    settings = _settings(args)
+    store = open_store(settings, migrate=False)  # schema must be current; nothing is seeded
+    try:
+        report = prune(store, settings.retention, dry_run=args.dry_run)
+    finally:
+        store.engine.dispose()
+    for line in report.lines():
+        print(line)
     return 0
 
 

@@ -27,6 +27,7 @@ from apscheduler.events import EVENT_SCHEDULER_STARTED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.app import CycleSummary, Watchdesk
+from bot.retention import PruneJob
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,18 @@ def build_scheduler(
         coalesce=True,
         misfire_grace_time=None,
     )
+    # Retention on its own job (own thread of the pool), so a prune never delays a poll tick;
+    # one at a time, missed runs coalesced into one; PruneJob logs its own errors.
+    retention = app.settings.retention
+    scheduler.add_job(
+        PruneJob(app.store, retention),
+        "interval",
+        seconds=retention.interval_s,
+        id="prune",
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
     return scheduler
 
 
@@ -125,12 +138,14 @@ def run_forever(
     if stop.is_set():  # asked to stop while chat connections were still starting
         return
     scheduler = build_scheduler(app, tick_s=tick_s, stop=stop)
+    prune_job = scheduler.get_job("prune").func  # stopped first: ends after its current batch
     started = threading.Event()
     scheduler.add_listener(lambda _event: started.set(), EVENT_SCHEDULER_STARTED)
 
     def stop_when_asked() -> None:
         stop.wait()
         started.wait()
+        prune_job.stop()
         if scheduler.running:
             scheduler.shutdown()
 
@@ -141,6 +156,7 @@ def run_forever(
     except (KeyboardInterrupt, SystemExit):
         log.info("stopping: waiting for the batches in flight to be stored and alerted")
         stop.set()
+        prune_job.stop()
         if scheduler.running:
             scheduler.shutdown()
     finally:

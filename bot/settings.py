@@ -363,6 +363,8 @@ class MemorySettings(_Section):
                 f"recall_threshold ({self.recall_threshold:g})"
             )
         return self
+
+
 class StorySettings(_Section):
     """When a matched article joins a story already alerted instead of alerting again.
     Thresholds were chosen on the labelled pairs of ``tests/desk/data/story_pairs.json``
@@ -376,6 +378,23 @@ class StorySettings(_Section):
     cross_language_threshold: _fraction() = 0.87
     # a claim whose vector is this close to a claim the story has adds nothing new
     claim_threshold: _fraction() = 0.9
+
+
+class RetentionSettings(_Section):
+    """What the scheduled prune keeps (`bot.retention`). Nothing an alert, a claim, a verdict
+    or a message still waiting to be sent needs is ever deleted; counts are days."""
+
+    # articles that never alerted, once no feed lists them any more (their entries go first)
+    articles_days: _count(1, 36_500) = 90
+    # alerts with their claims, verdicts, vectors and messages; 0 keeps them for ever
+    alerts_days: _count(0, 36_500) = 0
+    # an entry a feed stopped listing is still remembered this long, so it never re-alerts
+    # when it comes back within this time
+    entries_grace_days: _count(1, 3650) = 14
+    # sent or given-up notices and thread posts (an alert's own post and edit stay with it)
+    outbox_days: _count(1, 3650) = 30
+    batch_size: _count(10, 10_000, "small batches keep polling from waiting on the prune") = 500
+    interval_s: _whole_seconds(MINUTE, 7 * DAY) = Field(HOUR, alias="interval")
 
 
 class PermissionSettings(_Section):
@@ -506,6 +525,7 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     memory: MemorySettings = MemorySettings()
     stories: StorySettings = StorySettings()
+    retention: RetentionSettings = RetentionSettings()
     permissions: PermissionSettings = PermissionSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()

@@ -21,6 +21,7 @@ from bot.settings import (
     OutboxSettings,
     PermissionSettings,
     PollSettings,
+    RetentionSettings,
     SlackSettings,
     Within,
     load_settings,
@@ -420,6 +421,18 @@ BOUNDS = {
         "[memory] near_threshold (0.95) must not be above recall_threshold (0.9)",
     ),
     "no earlier checks shown": ("[memory]\nmax_matches = 0\n", "[memory] max_matches: must be"),
+    "a retention batch of one row": (
+        "[retention]\nbatch_size = 1\n",
+        "[retention] batch_size: must be at least 10, small batches keep polling from waiting",
+    ),
+    "negative alert retention": (
+        "[retention]\nalerts_days = -1\n",
+        "[retention] alerts_days: must be at least 0",
+    ),
+    "a prune every second": (
+        '[retention]\ninterval = "1s"\n',
+        "[retention] interval: must be at least 1m",
+    ),
     "a poll lease shorter than a fetch": (
         '[poll]\nlease = "10s"\n[fetch]\ntimeout = "20s"\n',
         "[poll] lease (10s) must be longer than [fetch] timeout (20s)",
@@ -512,6 +525,7 @@ SECTIONS = {
     "analysis": AnalysisSettings,
     "outbox": OutboxSettings,
     "memory": MemorySettings,
+    "retention": RetentionSettings,
     "permissions": PermissionSettings,
     "slack": SlackSettings,
     "discord": DiscordSettings,

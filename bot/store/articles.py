@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, tuple_, update
@@ -16,9 +16,13 @@ from sqlalchemy.orm import Session
 from bot.models import Decision, NewArticle, NewEntry, PollSuccess, StoredState
 from bot.store.base import IN_CHUNK, Repository, chunks
 from bot.store.feeds import write_poll_successes
-from bot.store.schema import ArticleRow, FeedEntryRow
+from bot.store.schema import ArticleRow, FeedEntryRow, FeedRow
 
 MAX_ANALYSIS_FAILURES = 3
+# An entry a feed still lists has its `last_listed_at` rewritten at most this often, so a feed
+# polled every minute costs one UPDATE of its entries a day, not one a minute; retention's
+# "no longer listed" is exact to within this (`FeedRow.entries_listed_since`).
+LISTED_REFRESH = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -55,9 +59,14 @@ class ArticleRepository(Repository):
     ) -> dict[int, StoredState]:
         """The decider's input for a whole batch of polls, in one read transaction: for each
         feed, which of its entries' identities it showed before, and which of their keys are
-        stored articles. A few chunked queries for the batch, not two per feed."""
+        stored articles. A few chunked queries for the batch, not two per feed.
+
+        It also records that each feed still lists the seen ones (`_mark_listed`): this is the
+        one call every parsed poll makes with all its entries, and retention must never forget
+        an entry a feed still lists (it would alert again on the next poll)."""
+        now = self.clock()
         with self._tx() as s:
-            seen = self._seen_pairs(
+            seen = self._seen_listings(
                 s,
                 [
                     (feed_id, identity)
@@ -66,6 +75,9 @@ class ArticleRepository(Repository):
                 ],
             )
             keys = self._article_ids(s, [e.key for _, entries in polls for e in entries])
+            for feed_id, _ in polls:
+                listed = {i: at for (f, i), at in seen.items() if f == feed_id}
+                self._mark_listed(s, feed_id, listed, now)
         known = frozenset(keys)
         return {
             feed_id: StoredState(
@@ -74,6 +86,32 @@ class ArticleRepository(Repository):
             )
             for feed_id, entries in polls
         }
+
+    @staticmethod
+    def _mark_listed(s: Session, feed_id: int, seen: dict[str, datetime], now: datetime) -> None:
+        """Listed now. Every entry the body lists must end at or after the feed's
+        `entries_listed_since`, and every entry it dropped must fall behind it within about a
+        day; both hold with at most one write a day: seen entries listed more than
+        `LISTED_REFRESH` ago get ``now``, and the feed's mark moves to ``now - LISTED_REFRESH``
+        once it lags by more than that (a lagging mark only forgets later, never sooner).
+        Most polls write nothing here. (Unseen entries are inserted with ``now``.)"""
+        floor = now - LISTED_REFRESH
+        stale = sorted(identity for identity, listed in seen.items() if listed < floor)
+        for chunk in chunks(stale):
+            s.execute(
+                update(FeedEntryRow)
+                .where(FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk))
+                .values(last_listed_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        since = s.scalar(select(FeedRow.entries_listed_since).where(FeedRow.id == feed_id))
+        if since is None or since < floor - LISTED_REFRESH:
+            s.execute(
+                update(FeedRow)
+                .where(FeedRow.id == feed_id)
+                .values(entries_listed_since=floor)
+                .execution_options(synchronize_session=False)
+            )
 
     def apply_decision(self, feed_id: int, decision: Decision) -> list[int]:
         """Record one poll's `Decision` (see `apply_decisions`); returns the ids of the new
@@ -145,6 +183,7 @@ class ArticleRepository(Repository):
                         "identity": e.identity,
                         "article_id": article_id,
                         "seen_at": now,
+                        "last_listed_at": now,
                     }
                 )
                 if content is not None and (feed_id, content) not in contents:
@@ -155,6 +194,7 @@ class ArticleRepository(Repository):
                             "identity": content,
                             "article_id": article_id,
                             "seen_at": now,
+                            "last_listed_at": now,
                         }
                     )
         return rows
@@ -207,19 +247,20 @@ class ArticleRepository(Repository):
             s.connection().execute(statement, rows)
 
     @staticmethod
-    def _seen_pairs(s: Session, pairs: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-        seen: set[tuple[int, str]] = set()
+    def _seen_listings(
+        s: Session, pairs: Sequence[tuple[int, str]]
+    ) -> dict[tuple[int, str], datetime]:
+        """Which (feed, identity) pairs the feeds showed before, with when each last listed it."""
+        seen: dict[tuple[int, str], datetime] = {}
         unique = list(dict.fromkeys(pairs))
         for start in range(0, len(unique), IN_CHUNK):
             chunk = unique[start : start + IN_CHUNK]
-            seen.update(
-                (feed_id, identity)
-                for feed_id, identity in s.execute(
-                    select(FeedEntryRow.feed_id, FeedEntryRow.identity).where(
-                        tuple_(FeedEntryRow.feed_id, FeedEntryRow.identity).in_(chunk)
-                    )
-                )
+            rows = s.execute(
+                select(
+                    FeedEntryRow.feed_id, FeedEntryRow.identity, FeedEntryRow.last_listed_at
+                ).where(tuple_(FeedEntryRow.feed_id, FeedEntryRow.identity).in_(chunk))
             )
+            seen.update(((feed_id, identity), listed) for feed_id, identity, listed in rows)
         return seen
 
     @staticmethod

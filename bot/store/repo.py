@@ -7,6 +7,7 @@
     store.watchlist  watched entities                          (bot/store/watchlist.py)
     store.memory     imported fact-checks, recall matches      (bot/store/memory.py)
     store.stories    stories and the articles linked to them   (bot/store/stories.py)
+    store.retention  what may be forgotten, pruned in batches  (bot/store/retention.py)
 
 Each stage depends on a small Protocol of the methods it uses (declared next to the stage),
 which one of these repositories (or this bundle) satisfies.
@@ -23,6 +24,7 @@ from bot.store.base import Clock
 from bot.store.feeds import FeedRepository
 from bot.store.memory import MemoryRepository
 from bot.store.outbox import OutboxRepository
+from bot.store.retention import RetentionRepository
 from bot.store.schema import utcnow
 from bot.store.stories import StoryRepository
 from bot.store.watchlist import WatchlistRepository
@@ -42,3 +44,4 @@ class Store:
         self.watchlist = WatchlistRepository(engine, clock, sessions)
         self.memory = MemoryRepository(engine, clock, sessions)
         self.stories = StoryRepository(engine, clock, sessions)
+        self.retention = RetentionRepository(engine, clock, sessions)

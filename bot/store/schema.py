@@ -84,6 +84,9 @@ class FeedRow(Base):
     # sha256 of the last body parsed, so a server that ignores conditional GET and sends the
     # same bytes again costs a hash, not a parse
     body_hash: Mapped[str | None] = mapped_column(String(64))
+    # Every entry the last parsed body listed has `FeedEntryRow.last_listed_at` at or after
+    # this (retention forgets only entries before it); NULL until a parse records it.
+    entries_listed_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     added_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -106,7 +109,7 @@ class ArticleRow(Base):
     analysis_failures: Mapped[int] = mapped_column(Integer, default=0)
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     matched: Mapped[bool | None] = mapped_column(Boolean)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class FeedEntryRow(Base):
@@ -124,6 +127,9 @@ class FeedEntryRow(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last parse of the feed that listed this entry (refreshed at most once per
+    # `articles.LISTED_REFRESH`): retention forgets an entry only `entries_grace_days` after it.
+    last_listed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class WatchEntityRow(Base):
