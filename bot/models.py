@@ -254,12 +254,35 @@ class SentenceVectors:
 
 
 @dataclass(frozen=True)
+class TermTrace:
+    """One watched entity's outcome for one article, as `/why` tells it later: the alias that
+    was found (or came closest), the salience, and, for a near miss, why it did not count
+    ("salience 0.18 below min_salience 0.30", "inside exclusion 'Viktor Lukashenko'", "only
+    part of the name: 'Khrenin'")."""
+
+    entity: str
+    alias: str
+    salience: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AnalysisTrace:
+    """What the gate decided about one article: the entities it matched, and when none did,
+    the closest miss (None: no watched word appeared at all). Stored with the article."""
+
+    matched: tuple[TermTrace, ...] = ()
+    near_miss: TermTrace | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     matched: bool
     entities: tuple[EntityMatch, ...]
     summary: tuple[str, ...]
     claims: tuple[Claim, ...]
     vectors: SentenceVectors | None = None  # None without an encoder or when nothing matched
+    trace: AnalysisTrace | None = None  # for `/why`; None when the gate did not run
 
 
 # --------------------------------------------------------------------------- verdicts and alerts

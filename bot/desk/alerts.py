@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.models import Analysis, FeedInfo
+from bot.models import Analysis, AnalysisTrace, FeedInfo
 from bot.store.articles import MAX_ANALYSIS_FAILURES, StoredArticle
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ class AlertArticles(Protocol):
 
     def count_analysis_failure(self, article_id: int) -> int: ...
 
-    def mark_not_matched(self, article_id: int) -> None: ...
+    def mark_not_matched(self, article_id: int, trace: AnalysisTrace | None = None) -> None: ...
+
+    def record_trace(self, article_id: int, trace: AnalysisTrace) -> None: ...
 
 
 class AlertFeeds(Protocol):
@@ -112,8 +114,10 @@ class AlertMaker:
                 )
             return None
         if not analysis.matched:
-            self.store.articles.mark_not_matched(article_id)
+            self.store.articles.mark_not_matched(article_id, analysis.trace)
             return None
+        if analysis.trace is not None:  # what `/why` shows: the entities and spellings found
+            self.store.articles.record_trace(article_id, analysis.trace)
         feed = self.store.feeds.feed_by_id(article.feed_id) if article.feed_id else None
         destinations = route(analysis, feed.channels if feed else (), self.routing)
         source = source_name(

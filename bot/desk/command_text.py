@@ -18,6 +18,7 @@ Grammar (subcommands are case-insensitive; ``NAME`` is one argument, see quoting
     /feeds remove URL         (rm, delete, del)            → FeedsRemove(url)
     /feeds list               (ls)                         → FeedsList()
     /claims [open]            (list, ls)                   → ClaimsOpen()
+    /why URL-OR-ALERT-NUMBER                               → WhyQuery(target)  no subcommand
     /<any> help               (?, -h, --help)              → Help(command)
 
 Arguments and quoting:
@@ -133,6 +134,13 @@ class ClaimsOpen:
 
 
 @dataclass(frozen=True)
+class WhyQuery:
+    """``/why``: ``target`` is an article's address or an alert number, as typed."""
+
+    target: str
+
+
+@dataclass(frozen=True)
 class Help:
     """The user asked for ``command``'s usage ("watch", "feeds" or "claims")."""
 
@@ -141,7 +149,7 @@ class Help:
 
 Command = (
     WatchAdd | WatchRemove | WatchUnalias | WatchList | WatchTest | FeedsAdd | FeedsList
-    | FeedsRemove | ClaimsOpen | Help
+    | FeedsRemove | ClaimsOpen | WhyQuery | Help
 )  # fmt: skip
 
 
@@ -202,6 +210,14 @@ _USAGE: dict[str, tuple[tuple[Part, ...], ...]] = {
         (cmd("claims", "open"), " — claims in recent alerts that nobody has checked yet"),
         (cmd("claims", "help"), " — this help"),
     ),
+    "why": (
+        (
+            cmd("why", None, _ph("target", "URL or ALERT-NUMBER")),
+            " — where an article stopped on its way to an alert: ",
+            cmd("why", None, Arg("target", "42")),
+        ),
+        (cmd("why", "help"), " — this help"),
+    ),
 }  # fmt: skip
 
 _SUBCOMMANDS: dict[str, dict[str, str]] = {
@@ -237,7 +253,7 @@ def usage(command: str) -> str:
 
 
 def _all_usage() -> str:
-    return "Commands: /watch, /feeds, /claims (add “help” to any of them for its usage)."
+    return "Commands: /watch, /feeds, /claims, /why (add “help” to any of them for its usage)."
 
 
 # --------------------------------------------------------------------------- arguments
@@ -392,10 +408,14 @@ def parse_command(command: str, text: str | InboundText) -> Command:
     if not raw:
         if name == "claims":
             return ClaimsOpen()
+        if name == "why":
+            raise CommandUsageError(name, "/why needs an article's address or an alert number.")
         raise CommandUsageError(name, f"/{name} needs a subcommand, such as “list”.")
     word, rest = _first_word(raw)
     if word.casefold() in _HELP_WORDS:
         return Help(name)
+    if name == "why":
+        return WhyQuery(source.restore(raw).strip())
     sub = _subcommand(name, source, word)
     return _PARSERS[(name, sub)](source, rest)
 

@@ -274,6 +274,14 @@ class AlertRepository(Repository):
                 .limit(1)
             )
 
+    def alert_for_article(self, article_id: int) -> int | None:
+        with self._tx() as s:
+            return s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
+
+    def article_for_alert(self, alert_id: int) -> int | None:
+        with self._tx() as s:
+            return s.scalar(select(AlertRow.article_id).where(AlertRow.id == alert_id))
+
     def claim_numbers(self, alert_id: int) -> list[int]:
         with self._tx() as s:
             return list(

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Decision, NewEntry, StoredState
+from bot.models import AnalysisTrace, Decision, NewEntry, StoredState, TermTrace
 from bot.store.base import Repository, chunks
 from bot.store.schema import ArticleRow, FeedEntryRow
 
@@ -26,6 +26,71 @@ class StoredArticle:
     summary: str
     content: str
     published: datetime | None
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One feed's entry for an article: when that feed showed it, and, when the article was
+    already stored by another entry, by which identity it was recognised (``folded_by``:
+    "guid", "link" or "content"; None for the entry that stored it)."""
+
+    feed_id: int
+    identity: str
+    seen_at: datetime
+    folded_by: str | None
+
+
+@dataclass(frozen=True)
+class ArticleHistory:
+    """Everything the store recorded about one article, for `/why`."""
+
+    id: int
+    key: str
+    feed_id: int | None
+    title: str
+    link: str | None
+    published: datetime | None
+    stored_at: datetime
+    alertable: bool
+    analysed_at: datetime | None
+    matched: bool | None
+    analysis_failures: int
+    trace: AnalysisTrace | None
+    sightings: tuple[Sighting, ...]
+
+
+def fold_kind(key: str) -> str:
+    """Which identity an article key is: the entry's guid, its content hash, or (the usual
+    case) its canonical link (see `bot.feeds.identity`)."""
+    if key.startswith("guid:"):
+        return "guid"
+    if key.startswith("hash:"):
+        return "content"
+    return "link"
+
+
+def trace_json(trace: AnalysisTrace) -> dict[str, object]:
+    def term(t: TermTrace) -> dict[str, object]:
+        return {"entity": t.entity, "alias": t.alias, "salience": t.salience, "reason": t.reason}
+
+    return {
+        "matched": [term(t) for t in trace.matched],
+        "near_miss": term(trace.near_miss) if trace.near_miss else None,
+    }
+
+
+def trace_from_json(data: dict[str, object] | None) -> AnalysisTrace | None:
+    if not data:
+        return None
+
+    def term(d: object) -> TermTrace:
+        assert isinstance(d, dict)
+        return TermTrace(str(d["entity"]), str(d["alias"]), float(d["salience"]), str(d["reason"]))
+
+    matched = data.get("matched") or []
+    near = data.get("near_miss")
+    assert isinstance(matched, list)
+    return AnalysisTrace(tuple(term(t) for t in matched), term(near) if near else None)
 
 
 def _article_id(article: int | ArticleRow) -> int:
@@ -52,11 +117,13 @@ class ArticleRepository(Repository):
         with self._tx() as s:
             articles = self._article_ids(s, [e.key for e in decision.unseen])
             new_rows: list[ArticleRow] = []
+            stored_by: dict[str, str] = {}  # key → identity of the entry that stores it now
             for item in decision.new_articles:
                 if item.entry.key not in articles:
                     row = self._article_row(feed_id, item.entry, item.alertable, now)
                     new_rows.append(row)
                     articles[item.entry.key] = row
+                    stored_by[item.entry.key] = item.entry.identity
             s.add_all(new_rows)
             s.flush()  # one batched INSERT … RETURNING gives every new article its id
             s.add_all(
@@ -65,6 +132,9 @@ class ArticleRepository(Repository):
                     identity=item.identity,
                     article_id=_article_id(articles[item.key]),
                     seen_at=now,
+                    folded_by=(
+                        None if stored_by.get(item.key) == item.identity else fold_kind(item.key)
+                    ),
                 )
                 for item in decision.unseen
             )
@@ -152,10 +222,61 @@ class ArticleRepository(Repository):
                 or 0
             )
 
-    def mark_not_matched(self, article_id: int) -> None:
+    def mark_not_matched(self, article_id: int, trace: AnalysisTrace | None = None) -> None:
+        """Analysed, no alert; ``trace`` (the closest miss) is what `/why` shows for it."""
+        values: dict[str, object] = {"analysed_at": self.clock(), "matched": False}
+        if trace is not None:
+            values["analysis_trace"] = trace_json(trace)
+        with self._tx() as s:
+            s.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(**values))
+
+    def record_trace(self, article_id: int, trace: AnalysisTrace) -> None:
+        """The matched entities and spellings of an article that alerts, for `/why`."""
         with self._tx() as s:
             s.execute(
                 update(ArticleRow)
                 .where(ArticleRow.id == article_id)
-                .values(analysed_at=self.clock(), matched=False)
+                .values(analysis_trace=trace_json(trace))
+            )
+
+    def article_id_for(self, key: str, link: str | None = None) -> int | None:
+        """The article stored under this key (a canonical link), else one whose link is
+        exactly ``link``."""
+        with self._tx() as s:
+            found = s.scalar(select(ArticleRow.id).where(ArticleRow.key == key))
+            if found is None and link:
+                found = s.scalar(
+                    select(ArticleRow.id).where(ArticleRow.link == link).order_by(ArticleRow.id)
+                )
+            return found
+
+    def history(self, article_id: int) -> ArticleHistory | None:
+        """What the store knows of one article: stored when and from which feed, which feeds
+        showed it (and whether as a duplicate), how its analysis went."""
+        with self._tx() as s:
+            r = s.get(ArticleRow, article_id)
+            if r is None:
+                return None
+            entries = s.scalars(
+                select(FeedEntryRow)
+                .where(FeedEntryRow.article_id == article_id)
+                .order_by(FeedEntryRow.seen_at, FeedEntryRow.id)
+            )
+            sightings = tuple(
+                Sighting(e.feed_id, e.identity, e.seen_at, e.folded_by) for e in entries
+            )
+            return ArticleHistory(
+                r.id,
+                r.key,
+                r.feed_id,
+                r.title,
+                r.link,
+                r.published,
+                r.created_at,
+                r.alertable,
+                r.analysed_at,
+                r.matched,
+                r.analysis_failures,
+                trace_from_json(r.analysis_trace),
+                sightings,
             )

@@ -106,6 +106,9 @@ class ArticleRow(Base):
     analysis_failures: Mapped[int] = mapped_column(Integer, default=0)
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     matched: Mapped[bool | None] = mapped_column(Boolean)
+    # the gate's outcome for `/why`: {"matched": [term…], "near_miss": term | null}, each term
+    # {"entity", "alias", "salience", "reason"} (`bot.models.AnalysisTrace`)
+    analysis_trace: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -124,6 +127,9 @@ class FeedEntryRow(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # NULL: this entry stored its article; else the entry joined an article already stored,
+    # recognised by "guid", "link" (canonical link) or "content" (hash of title and text)
+    folded_by: Mapped[str | None] = mapped_column(String(20))
 
 
 class WatchEntityRow(Base):
