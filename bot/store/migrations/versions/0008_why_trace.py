@@ -18,14 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("articles") as batch:
-        batch.add_column(sa.Column("analysis_trace", sa.JSON(), nullable=True))
-    with op.batch_alter_table("feed_entries") as batch:
-        batch.add_column(sa.Column("folded_by", sa.String(length=20), nullable=True))
+    # Plain ALTER TABLE on both backends: a batch (copy-and-rename) on SQLite would drop the
+    # old table, and with foreign keys on that deletes every alert and intent in cascade.
+    op.add_column("articles", sa.Column("analysis_trace", sa.JSON(), nullable=True))
+    op.add_column("feed_entries", sa.Column("folded_by", sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("feed_entries") as batch:
-        batch.drop_column("folded_by")
-    with op.batch_alter_table("articles") as batch:
-        batch.drop_column("analysis_trace")
+    # ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, Postgres) for the same reason: no table copy.
+    op.execute("ALTER TABLE feed_entries DROP COLUMN folded_by")
+    op.execute("ALTER TABLE articles DROP COLUMN analysis_trace")
