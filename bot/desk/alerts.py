@@ -30,8 +30,6 @@ class AlertArticles(Protocol):
 
     def mark_not_matched(self, article_id: int, trace: AnalysisTrace | None = None) -> None: ...
 
-    def record_trace(self, article_id: int, trace: AnalysisTrace) -> None: ...
-
 
 class AlertFeeds(Protocol):
     def feed_by_id(self, feed_id: int) -> FeedInfo | None: ...
@@ -116,8 +114,6 @@ class AlertMaker:
         if not analysis.matched:
             self.store.articles.mark_not_matched(article_id, analysis.trace)
             return None
-        if analysis.trace is not None:  # what `/why` shows: the entities and spellings found
-            self.store.articles.record_trace(article_id, analysis.trace)
         feed = self.store.feeds.feed_by_id(article.feed_id) if article.feed_id else None
         destinations = route(analysis, feed.channels if feed else (), self.routing)
         source = source_name(

@@ -24,6 +24,7 @@ from bot.models import (
     SentenceVectors,
     Verdict,
 )
+from bot.store.articles import trace_json
 from bot.store.base import Repository
 from bot.store.outbox import IntentKind, alert_intents, rearm_edits
 from bot.store.schema import (
@@ -136,6 +137,8 @@ class AlertRepository(Repository):
                 s.add(vectors)
             s.add_all(alert_intents(alert.id, destinations, now))
             article.analysed_at, article.matched = now, True
+            if analysis.trace is not None:  # what `/why` shows: the entities and spellings found
+                article.analysis_trace = trace_json(analysis.trace)
             return alert.id
 
     def alert_vectors(self, alert_id: int) -> SentenceVectors | None:

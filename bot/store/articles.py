@@ -230,15 +230,6 @@ class ArticleRepository(Repository):
         with self._tx() as s:
             s.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(**values))
 
-    def record_trace(self, article_id: int, trace: AnalysisTrace) -> None:
-        """The matched entities and spellings of an article that alerts, for `/why`."""
-        with self._tx() as s:
-            s.execute(
-                update(ArticleRow)
-                .where(ArticleRow.id == article_id)
-                .values(analysis_trace=trace_json(trace))
-            )
-
     def article_id_for(self, key: str, link: str | None = None) -> int | None:
         """The article stored under this key (a canonical link), else one whose link is
         exactly ``link``."""

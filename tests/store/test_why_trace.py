@@ -3,6 +3,8 @@ the gate's outcome per article, and migration 0008 that adds both without losing
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from alembic import command
 from sqlalchemy import inspect, text
 
@@ -11,7 +13,7 @@ from bot.feeds.poll import record_entries
 from bot.models import AnalysisTrace, TermTrace
 from bot.store import db
 from bot.store.repo import Store
-from tests.factories import entry, stored_alert
+from tests.factories import analysis, entry, stored_alert
 
 
 def folds(store: Store, article_id: int) -> list[tuple[int, str | None]]:
@@ -50,18 +52,24 @@ def test_two_entries_of_one_poll_with_one_link_fold_into_the_first(store: Store)
     assert folds(store, article) == [(feed, None), (feed, "link")]
 
 
-def test_the_analysis_trace_round_trips(store: Store) -> None:
-    alert_id = stored_alert(store)
-    article_id = store.alerts.article_for_alert(alert_id)
-    assert article_id is not None and store.alerts.alert_for_article(article_id) == alert_id
+def test_the_analysis_trace_is_stored_with_the_alert_or_the_miss(store: Store) -> None:
+    feed = store.feeds.add_feed("https://a.example/rss", interval_s=600).id
+    hit, miss = record_entries(
+        store.articles, feed, identify([entry(1), entry(2)]), primed=True, backfill=0
+    )
     matched = AnalysisTrace((TermTrace("Lukashenko", "Lukashenka", 0.63),))
-    store.articles.record_trace(article_id, matched)
-    history = store.articles.history(article_id)
-    assert history is not None and history.trace == matched
-    miss = AnalysisTrace((), TermTrace("Zapad", "Zapad", 0.0, "'zapad': a common word here"))
-    store.articles.mark_not_matched(article_id, miss)
-    history = store.articles.history(article_id)
-    assert history is not None and history.trace == miss and history.matched is False
+    alert_id = store.alerts.create_alert(
+        hit, source="A", analysis=replace(analysis(), trace=matched), destinations=["console"]
+    )
+    assert store.alerts.article_for_alert(alert_id) == hit
+    assert store.alerts.alert_for_article(hit) == alert_id
+    history = store.articles.history(hit)
+    assert history is not None and history.trace == matched and history.matched is True
+    closest = AnalysisTrace((), TermTrace("Zapad", "Zapad", 0.0, "'zapad': a common word here"))
+    store.articles.mark_not_matched(miss, closest)
+    history = store.articles.history(miss)
+    assert history is not None and history.trace == closest and history.matched is False
+    assert store.alerts.alert_for_article(miss) is None
 
 
 def test_0008_adds_the_trace_columns_and_walks_back_keeping_every_row(database_url: str) -> None:

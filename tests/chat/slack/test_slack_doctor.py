@@ -106,7 +106,7 @@ def test_manifest_matches_the_code() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     assert manifest["oauth_config"]["scopes"]["bot"] == list(REQUIRED_SCOPES)
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
-    assert commands == ["/watch", "/feeds", "/claims"]
+    assert commands == ["/watch", "/feeds", "/claims", "/why"]
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {
         "message.channels",
