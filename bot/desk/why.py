@@ -19,10 +19,12 @@ from urllib.parse import urlsplit, urlunsplit
 from bot.desk.command_text import cmd
 from bot.desk.replies import Arg, MessageLink, Part, Reply, lines
 from bot.errors import UserError
+from bot.feeds.client import HttpClient
 from bot.feeds.discover import discover_feed_links
 from bot.feeds.identity import article_key
 from bot.feeds.subscribe import FeedChecker
 from bot.models import FeedEntry, FeedInfo, MessageRef, TermTrace
+from bot.settings import FetchSettings
 from bot.store.articles import MAX_ANALYSIS_FAILURES, ArticleHistory, Sighting
 from bot.store.outbox import Intent, IntentKind
 from bot.store.repo import Store
@@ -260,3 +262,10 @@ def _delivery(i: Intent) -> tuple[Part, ...]:
         f"{where}retrying: {tries} so far, last error: {i.last_error or 'unknown'}; "
         f"next try {when(i.next_attempt_at)}",
     )
+
+
+def why_once(store: Store, fetch: FetchSettings, target: str) -> Reply:
+    """`watchdesk why`: one trace on the terminal, with its own guarded HTTP client (for the
+    feed discovery of an unknown URL), closed afterwards. No analyser is loaded."""
+    with HttpClient(fetch) as http:
+        return Why(store, FeedChecker(http)).explain(target, "cli")
