@@ -150,6 +150,11 @@ class Decision:
 
     unseen: tuple[NewEntry, ...] = ()
     new_articles: tuple[NewArticle, ...] = ()
+    # Entries under an identity this feed already showed (or showed earlier in this document)
+    # but at an address no article has: a story republished with a new link and the same guid.
+    # Never an article of their own; the store records the address against the first one, so
+    # `/why <new address>` can say what happened to it.
+    relinked: tuple[NewEntry, ...] = ()
 
 
 @dataclass(frozen=True)

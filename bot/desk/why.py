@@ -158,7 +158,13 @@ class Why:
     @staticmethod
     def _sighting(s: Sighting, feed: FeedInfo | None) -> str:
         state = f" — {feed_state(feed)}" if feed else ""
-        if s.folded_by is None:
+        if s.other_link is not None:
+            how = (
+                f"listed it again {when(s.seen_at)} under another address ({s.other_link}) "
+                f"with {_FOLDED.get(s.folded_by or '', s.folded_by)}: recognised as this "
+                "article, so it did not alert again"
+            )
+        elif s.folded_by is None:
             how = f"listed it first ({when(s.seen_at)}): this entry stored the article"
         else:
             how = (

@@ -40,11 +40,17 @@ def decide(
     - An unseen entry whose key no feed stored yet is a *new article*; one whose key is stored
       (the same story through another feed) is only linked to it and never alerts again.
     - New articles may alert, in document order, up to `alertable_limit`.
+    - An entry whose identity was already seen (before, or earlier in this document) but whose
+      key no article has is *relinked*: the same story under a new address; it never alerts.
     """
     unseen: dict[str, NewEntry] = {}
+    relinked: dict[str, NewEntry] = {}
     for item in entries:
-        if item.identity not in state.seen:
-            unseen.setdefault(item.identity, item)
+        first = unseen.get(item.identity)
+        if item.identity not in state.seen and first is None:
+            unseen[item.identity] = item
+        elif item.key not in state.known_keys and (first is None or first.key != item.key):
+            relinked.setdefault(item.key, item)
     limit = alertable_limit(primed, backfill)
     fresh: dict[str, NewArticle] = {}
     alertable = 0
@@ -54,4 +60,4 @@ def decide(
         may_alert = limit is None or alertable < limit
         alertable += may_alert
         fresh[item.key] = NewArticle(item, may_alert)
-    return Decision(tuple(unseen.values()), tuple(fresh.values()))
+    return Decision(tuple(unseen.values()), tuple(fresh.values()), tuple(relinked.values()))

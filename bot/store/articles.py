@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.models import AnalysisTrace, Decision, NewEntry, StoredState, TermTrace
 from bot.store.base import Repository, chunks
-from bot.store.schema import ArticleRow, FeedEntryRow
+from bot.store.schema import ArticleAliasRow, ArticleRow, FeedEntryRow
 
 MAX_ANALYSIS_FAILURES = 3
 
@@ -38,6 +38,7 @@ class Sighting:
     identity: str
     seen_at: datetime
     folded_by: str | None
+    other_link: str | None = None  # the feed showed it again under this address
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ def _article_id(article: int | ArticleRow) -> int:
 class ArticleRepository(Repository):
     def stored_state(self, feed_id: int, entries: Sequence[NewEntry]) -> StoredState:
         """The decider's input for one poll of ``feed_id``: which of these identities the feed
-        showed before, which of these keys are stored articles. Two queries (chunked)."""
+        showed before, which of these keys are stored articles (or their other addresses).
+        Three queries (chunked)."""
         with self._tx() as s:
             seen = self._seen_identities(s, feed_id, [e.identity for e in entries])
             keys = self._article_ids(s, [e.key for e in entries])
@@ -111,7 +113,7 @@ class ArticleRepository(Repository):
         then the feed's new seen entries, each linked to its article. Returns the ids of the
         new articles that may alert. An article another feed stored since the decision was
         made is linked to, not inserted twice."""
-        if not decision.unseen:
+        if not decision.unseen and not decision.relinked:
             return []
         now = self.clock()
         with self._tx() as s:
@@ -138,7 +140,42 @@ class ArticleRepository(Repository):
                 )
                 for item in decision.unseen
             )
+            self._add_aliases(s, feed_id, decision, articles, now)
             return [r.id for r in new_rows if r.alertable]
+
+    @staticmethod
+    def _add_aliases(
+        s: Session,
+        feed_id: int,
+        decision: Decision,
+        articles: dict[str, int | ArticleRow],
+        now: datetime,
+    ) -> None:
+        """Record each relinked entry's address against the article its identity names."""
+        items = [e for e in decision.relinked if e.key not in articles]
+        if not items:
+            return
+        by_identity = {e.identity: articles[e.key] for e in decision.unseen if e.key in articles}
+        missing = [e.identity for e in items if e.identity not in by_identity]
+        for chunk in chunks(missing):
+            rows = s.execute(
+                select(FeedEntryRow.identity, FeedEntryRow.article_id).where(
+                    FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
+                )
+            )
+            by_identity.update((identity, article_id) for identity, article_id in rows)
+        s.add_all(
+            ArticleAliasRow(
+                key=e.key,
+                article_id=_article_id(by_identity[e.identity]),
+                feed_id=feed_id,
+                link=e.entry.link,
+                folded_by=fold_kind(e.identity),
+                seen_at=now,
+            )
+            for e in items
+            if e.identity in by_identity
+        )
 
     @staticmethod
     def _seen_identities(s: Session, feed_id: int, identities: Sequence[str]) -> set[str]:
@@ -155,10 +192,17 @@ class ArticleRepository(Repository):
 
     @staticmethod
     def _article_ids(s: Session, keys: Sequence[str]) -> dict[str, int | ArticleRow]:
+        """Key → article id, for articles stored under the key or known by it as an alias."""
         found: dict[str, int | ArticleRow] = {}
         for chunk in chunks(keys):
             rows = s.execute(select(ArticleRow.key, ArticleRow.id).where(ArticleRow.key.in_(chunk)))
             found.update((key, article_id) for key, article_id in rows)
+            aliases = s.execute(
+                select(ArticleAliasRow.key, ArticleAliasRow.article_id).where(
+                    ArticleAliasRow.key.in_(chunk)
+                )
+            )
+            found.update((key, article_id) for key, article_id in aliases if key not in found)
         return found
 
     @staticmethod
@@ -234,7 +278,7 @@ class ArticleRepository(Repository):
         """The article stored under this key (a canonical link), else one whose link is
         exactly ``link``."""
         with self._tx() as s:
-            found = s.scalar(select(ArticleRow.id).where(ArticleRow.key == key))
+            found = self._article_ids(s, [key]).get(key)
             if found is None and link:
                 found = s.scalar(
                     select(ArticleRow.id).where(ArticleRow.link == link).order_by(ArticleRow.id)
@@ -253,9 +297,16 @@ class ArticleRepository(Repository):
                 .where(FeedEntryRow.article_id == article_id)
                 .order_by(FeedEntryRow.seen_at, FeedEntryRow.id)
             )
-            sightings = tuple(
-                Sighting(e.feed_id, e.identity, e.seen_at, e.folded_by) for e in entries
+            seen = [Sighting(e.feed_id, e.identity, e.seen_at, e.folded_by) for e in entries]
+            aliases = s.scalars(
+                select(ArticleAliasRow)
+                .where(ArticleAliasRow.article_id == article_id)
+                .order_by(ArticleAliasRow.seen_at, ArticleAliasRow.id)
             )
+            seen += [
+                Sighting(a.feed_id, a.key, a.seen_at, a.folded_by, a.link or a.key) for a in aliases
+            ]
+            sightings = tuple(sorted(seen, key=lambda x: x.seen_at))
             return ArticleHistory(
                 r.id,
                 r.key,

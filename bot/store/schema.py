@@ -132,6 +132,24 @@ class FeedEntryRow(Base):
     folded_by: Mapped[str | None] = mapped_column(String(20))
 
 
+class ArticleAliasRow(Base):
+    """Another address of a stored article: an entry a feed showed again under an identity it
+    had shown (the same guid) but with a link no article has. Recorded once (``key`` unique),
+    so the poll after knows the address; `/why <that address>` finds the article."""
+
+    __tablename__ = "article_aliases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(2100), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    link: Mapped[str | None] = mapped_column(String(2000))
+    folded_by: Mapped[str] = mapped_column(String(20))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class WatchEntityRow(Base):
     __tablename__ = "watch_entities"
 

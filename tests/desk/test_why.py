@@ -293,6 +293,29 @@ def test_duplicate_by_content(app: Watchdesk, site: LoopbackServer) -> None:
     assert_duplicate(why(app, "#1"), url_a, url_b, "the same title and text (content hash)")
 
 
+def test_duplicate_by_guid_under_a_new_link(app: Watchdesk, site: LoopbackServer) -> None:
+    """The feed republishes a story with a new address and the same guid: asked about the new
+    address, `/why` names the article it was folded into, not "never stored"."""
+    url = primed_feed(app, site, "/feed.xml", "Wire")
+    old, new = "https://wire.example/obs-draft", "https://wire.example/obs-final"
+    story = "Lukashenko meets the observers"
+    serve(site, "/feed.xml", rss(item(story, FILLER, link=old, guid="wire-obs")))
+    poll(app)
+    serve(site, "/feed.xml", rss(item(story, FILLER, link=new, guid="wire-obs")))
+    poll(app)
+    poll(app)  # still there next time: recorded once
+    rows = lines_of(why(app, new))
+    assert rows[0] == f"“{story}” — {old}"
+    assert rows[1] == "Alerted as #1; the deliveries are below."
+    assert rows[4].startswith(f"• Wire ({url}) listed it first (")
+    assert rows[5].startswith(f"• Wire ({url}) listed it again 20")
+    assert (
+        f" under another address ({new}) with the same guid: recognised as this article"
+        in (rows[5])
+    )
+    assert rows[6] == "Matched: Lukashenko (salience 0.63)."
+
+
 # --------------------------------------------------------------------------- alerted
 
 

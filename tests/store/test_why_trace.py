@@ -95,3 +95,37 @@ def test_0008_adds_the_trace_columns_and_walks_back_keeping_every_row(database_u
     db.upgrade(engine)
     assert store.alerts.article_for_alert(alert_id) is not None
     engine.dispose()
+
+
+def test_a_story_republished_under_a_new_link_is_recorded_once_as_an_alias(store: Store) -> None:
+    feed = store.feeds.add_feed("https://a.example/rss", interval_s=600).id
+    first = entry(1, guid="story-1", link="https://news.example/old-slug")
+    [article] = record_entries(store.articles, feed, identify([first]), primed=True, backfill=0)
+    moved = entry(1, guid="story-1", link="https://news.example/new-slug")
+    for _ in range(2):  # the next poll knows the new address: no second row, no new article
+        assert (
+            record_entries(store.articles, feed, identify([moved]), primed=True, backfill=0) == []
+        )
+    history = store.articles.history(article)
+    assert history is not None
+    assert [(s.identity, s.folded_by, s.other_link) for s in history.sightings] == [
+        ("guid:story-1", None, None),
+        ("https://news.example/new-slug", "guid", "https://news.example/new-slug"),
+    ]
+    assert store.articles.article_id_for("https://news.example/new-slug") == article
+    # another feed carrying the new address joins the same article
+    other = store.feeds.add_feed("https://b.example/rss", interval_s=600).id
+    elsewhere = entry(9, guid="b-9", link="https://news.example/new-slug")
+    assert (
+        record_entries(store.articles, other, identify([elsewhere]), primed=True, backfill=0) == []
+    )
+    assert folds(store, article)[-1] == (other, "link")
+
+
+def test_two_links_under_one_guid_in_one_document(store: Store) -> None:
+    feed = store.feeds.add_feed("https://a.example/rss", interval_s=600).id
+    twins = [entry(1, guid="g"), entry(1, guid="g", link="https://news.example/other")]
+    [article] = record_entries(store.articles, feed, identify(twins), primed=True, backfill=0)
+    history = store.articles.history(article)
+    assert history is not None
+    assert [s.other_link for s in history.sightings] == [None, "https://news.example/other"]
