@@ -123,7 +123,8 @@ class Why:
     # ------------------------------------------------------------------ a stored article
 
     def _trace(self, a: ArticleHistory, platform: str) -> tuple[Part, ...]:
-        feeds = {f.id: f for f in self.store.feeds.list_feeds()}
+        wanted = {a.feed_id or -1, *(s.feed_id for s in a.sightings)}
+        feeds = {i: f for i in wanted if (f := self.store.feeds.feed_by_id(i)) is not None}
         rows: list[tuple[Part, ...] | Part] = [f"“{a.title or '(no title)'}” — {a.link or a.key}"]
         alert_id = self.store.alerts.alert_for_article(a.id)
         rows.append(self._verdict(a, alert_id))
