@@ -11,6 +11,7 @@ import pytest
 from bot.desk.why import when
 from tests.chat.discord.test_discord_commands import deferred_then_followup
 from tests.chat.discord.world import DiscordWorld
+from tests.chat.slack.test_slack_why import stored_lines, traced_alert
 from tests.factories import posts_of
 from tests.loopback import LoopbackServer
 
@@ -44,21 +45,26 @@ def test_why_is_registered_with_one_required_target(world: DiscordWorld) -> None
 
 
 def test_why_a_delivered_alert_by_number_links_it(world: DiscordWorld) -> None:
-    alert_id = world.new_alert(700)
-    ref = world.delivered(alert_id)
     store = world.watchdesk.store
+    alert_id = traced_alert(store, 700, world.channel)
+    ref = world.delivered(alert_id)
     (post,) = posts_of(store, alert_id)
     fake = world.fake
     jump = f"https://discord.com/channels/{fake.guild_id}/{fake.alerts_channel}/{ref.message_id}"
-    rows = why(world, str(alert_id))["content"].split("\n")
-    assert rows[:2] == [
-        "“Story 700” — https://news.example/a/700",
-        f"Alerted as #{alert_id}; the deliveries are below.",
-    ]
-    assert rows[-2:] == [
-        f"Routed to {world.channel}:",
-        f"• {world.channel}: sent {when(post.sent_at)} (1 attempt) · [open the alert](<{jump}>)",
-    ]
+    stored, listed = stored_lines(store, alert_id)
+    assert why(world, str(alert_id))["content"] == "\n".join(
+        [
+            "“Story 700” — https://news.example/a/700",
+            f"Alerted as #{alert_id}; the deliveries are below.",
+            stored,
+            "Feeds that list it:",
+            listed,
+            "Matched: Lukashenko as “Lukashenka” (salience 0.80).",
+            f"Routed to {world.channel}:",
+            f"• {world.channel}: sent {when(post.sent_at)} (1 attempt) · "
+            f"[open the alert](<{jump}>)",
+        ]
+    )
 
 
 def test_why_an_unknown_article_suggests_its_feed_in_option_syntax(

@@ -47,7 +47,7 @@ def stored_lines(store: Store, alert_id: int) -> tuple[str, str]:
     )
 
 
-def traced_alert(store: Store, n: int) -> int:
+def traced_alert(store: Store, n: int, destination: str = f"slack:{DESK}") -> int:
     """An alert as the alert maker writes it, with the gate's trace."""
     feed = store.feeds.add_feed(f"https://feeds.example/{n}.xml", interval_s=600, name=f"Feed {n}")
     [article_id] = record_entries(
@@ -58,7 +58,7 @@ def traced_alert(store: Store, n: int) -> int:
         article_id,
         source=f"Feed {n}",
         analysis=replace(analysis(), trace=trace),
-        destinations=[f"slack:{DESK}"],
+        destinations=[destination],
     )
 
 
