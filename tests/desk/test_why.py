@@ -346,3 +346,45 @@ def test_alerted_routing_and_delivery_states(database_url: str, site: LoopbackSe
         assert app.desk.why(OPERATOR, "1") == app.desk.why(OPERATOR, link)
     finally:
         app.close()
+
+
+def test_waiting_for_analysis_and_given_up_after_crashes(app: Watchdesk) -> None:
+    """A crash between storing and analysing leaves an article waiting; an article whose
+    analysis keeps crashing is given up on (`MAX_ANALYSIS_FAILURES`)."""
+    from bot.feeds.decide import identify
+    from bot.feeds.poll import record_entries
+    from tests.factories import entry
+
+    store = app.store
+    feed = store.feeds.add_feed("https://wire.example/rss", interval_s=600, name="Wire").id
+    link = "https://news.example/a/1"
+    [article] = record_entries(store.articles, feed, identify([entry(1)]), primed=True, backfill=0)
+    assert (
+        lines_of(why(app, link))[1] == "Not alerted yet: it waits for analysis in the next cycle."
+    )
+    store.articles.count_analysis_failure(article)
+    assert lines_of(why(app, link))[1] == (
+        "Not alerted yet: it waits for analysis in the next cycle (failed 1 time(s) so far)."
+    )
+    store.articles.count_analysis_failure(article)
+    store.articles.count_analysis_failure(article)
+    assert lines_of(why(app, link))[1] == (
+        "Not alerted: analysing it failed 3 times (a bug, logged with its traceback), so it is "
+        "no longer retried."
+    )
+
+
+def test_a_url_whose_site_feed_is_polled_but_does_not_list_it(
+    app: Watchdesk, site: LoopbackServer
+) -> None:
+    feed = site.url("/news.xml")
+    app.store.feeds.add_feed(feed, interval_s=600, name="Wire news")
+    page = b'<html><head><link rel="alternate" type="application/rss+xml" href="/news.xml"></head>'
+    site.add("/story", page)
+    rows = lines_of(why(app, site.url("/story")))
+    assert rows[1:] == [
+        "Feeds from 127.0.0.1 (the article is not in them):",
+        rows[2],
+        "Its site's feed is already polled, and it does not list this article.",
+    ]
+    assert rows[2].startswith(f"• Wire news ({feed}) — active; last success never, next poll ")
