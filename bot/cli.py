@@ -136,6 +136,12 @@ def build_parser() -> argparse.ArgumentParser:
     watch.add_argument("words", nargs=argparse.REMAINDER)
     watch.set_defaults(handler=cmd_watch, log_level=logging.WARNING)
 
+    why = sub.add_parser(
+        "why", parents=[COMMON], help="where an article stopped on its way to an alert"
+    )
+    why.add_argument("target", help="the article's URL, or an alert number")
+    why.set_defaults(handler=cmd_why, log_level=logging.WARNING)
+
     dbp = sub.add_parser("db", parents=[COMMON], help="database tools")
     db_sub = dbp.add_subparsers(metavar="ACTION", dest="action", required=True)
     up = db_sub.add_parser("upgrade", parents=[COMMON], help="apply schema migrations (Alembic)")
@@ -488,6 +494,19 @@ def _operator():  # noqa: ANN202 - Actor
     from bot.app import OPERATOR
 
     return OPERATOR
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    """Read-only: the stored trace of one article (no migration, no analyser)."""
+    from bot.desk.why import why_once
+    from bot.startup import open_store
+
+    settings = _settings(args)
+    store = open_store(settings, migrate=False)
+    try:
+        return _print_reply(why_once(store, settings.fetch, args.target))
+    finally:
+        store.engine.dispose()
 
 
 def _print_reply(reply: Any) -> int:

@@ -157,6 +157,11 @@ class Decision:
     # unseen entries whose content identity this feed already showed (or that an earlier entry
     # of this poll carries): a re-published copy, linked to that article, never a new one
     republished: tuple[NewEntry, ...] = ()
+    # Entries under an identity this feed already showed (or showed earlier in this document)
+    # but at an address no article has: a story republished with a new link and the same guid.
+    # Never an article of their own; the store records the address against the first one, so
+    # `/why <new address>` can say what happened to it.
+    relinked: tuple[NewEntry, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -274,12 +279,35 @@ class SentenceVectors:
 
 
 @dataclass(frozen=True)
+class TermTrace:
+    """One watched entity's outcome for one article, as `/why` tells it later: the alias that
+    was found (or came closest), the salience, and, for a near miss, why it did not count
+    ("salience 0.18 below min_salience 0.30", "inside exclusion 'Viktor Lukashenko'", "only
+    part of the name: 'Khrenin'")."""
+
+    entity: str
+    alias: str
+    salience: float
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AnalysisTrace:
+    """What the gate decided about one article: the entities it matched, and when none did,
+    the closest miss (None: no watched word appeared at all). Stored with the article."""
+
+    matched: tuple[TermTrace, ...] = ()
+    near_miss: TermTrace | None = None
+
+
+@dataclass(frozen=True)
 class Analysis:
     matched: bool
     entities: tuple[EntityMatch, ...]
     summary: tuple[str, ...]
     claims: tuple[Claim, ...]
     vectors: SentenceVectors | None = None  # None without an encoder or when nothing matched
+    trace: AnalysisTrace | None = None  # for `/why`; None when the gate did not run
 
 
 # --------------------------------------------------------------------------- verdicts and alerts

@@ -111,7 +111,7 @@ class Analyser:
         text = strip_html(text) if "<" in text else text
         gate = self._watchlist.scan(title, text)
         if not gate.matches and not always:
-            return Analysis(False, (), (), ())
+            return Analysis(False, (), (), (), trace=self._watchlist.trace(title, text, gate))
         if gate.matches:
             full = self._full_text(text, url)
             if full is not text:
@@ -147,7 +147,8 @@ class Analyser:
             heading = normalise_sentence(title)
             title_row = encoder.encode([heading])[0] if heading else None
             vectors = bank.pack([i for i, _ in chosen], title=title_row)
-        return Analysis(bool(matches), matches, summary, claims, vectors)
+        trace = self._watchlist.trace(title, text, gate)
+        return Analysis(bool(matches), matches, summary, claims, vectors, trace)
 
     def _full_text(self, text: str, url: str | None) -> str:
         if self.page_fetcher is None or not url or not looks_like_teaser(text):

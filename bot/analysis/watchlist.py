@@ -44,7 +44,7 @@ from bot.analysis.nlp import TOKEN_RE, GateTokenizer, clean_text, fold_text
 from bot.analysis.text import MatchText, normalise_for_matching, split_sentences
 from bot.analysis.variants import alias_forms, is_common_word, is_latin
 from bot.errors import UserError
-from bot.models import Entity, EntityMatch, Hit, Section, Sentence
+from bot.models import AnalysisTrace, Entity, EntityMatch, Hit, Section, Sentence, TermTrace
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,7 @@ _QUOTE = '"'
 _YEAR_AFTER_RE = re.compile(r"\s?-?\s?\d{2,4}(?!\d)")
 _CLOSING_AFTER_RE = re.compile(r'(?:\s?-?\s?\d{2,4})?"')
 _WORD_CHAR_RE = re.compile(r"\w")
+PARTIAL_MIN_CHARS = 4  # a shorter word of a name ("de", "bin") says nothing on its own
 
 
 class WatchlistError(UserError):
@@ -148,6 +149,8 @@ class _Compiled:
     keys: dict[int, tuple[str, int]] = field(default_factory=dict)  # match_id → (kind, entity)
     known: set[str] = field(default_factory=set)
     name_only_latin: set[tuple[int, str]] = field(default_factory=set)  # (entity, token)
+    # one word of a multi-word spelling → (entity, spelling): "khrenin" → (0, "Viktor Khrenin")
+    partial: dict[str, tuple[int, str]] = field(default_factory=dict)
 
 
 def validate_term(term: str) -> str:
@@ -192,12 +195,13 @@ class Watchlist:
             _NAME_ONLY: set(),
             _EXCLUSION: set(),
         }
-        for term in dict.fromkeys((name, *entity.aliases)):
-            term = _matching_form(validate_term(term))
+        for typed in dict.fromkeys((name, *entity.aliases)):
+            term = _matching_form(validate_term(typed))
             name_only = _is_name_only(term)
             for form in alias_forms(term):
                 tokens = tuple(self._tokenizer.words(form))
                 words = tuple(t for t in tokens if t != _QUOTE)
+                self._note_partial(index, typed, words)
                 if name_only and len(words) == 1:
                     groups[_NAME_ONLY].add(words)
                     if is_latin(form):
@@ -218,6 +222,15 @@ class Watchlist:
             self._compiled.keys[vocab.strings[key]] = (kind, index)
             self._compiled.known.update(t for p in patterns for t in p)
             self.pattern_count += len(patterns)
+
+    def _note_partial(self, index: int, term: str, words: tuple[str, ...]) -> None:
+        """Remember each longer word of a multi-word spelling, so that an article naming only
+        "Khrenin" can be told apart from one that names nobody (`trace`)."""
+        if len([w for w in words if _WORD_CHAR_RE.match(w)]) < 2:
+            return
+        for word in words:
+            if len(word) >= PARTIAL_MIN_CHARS and not is_common_word(word):
+                self._compiled.partial.setdefault(word, (index, term))
 
     # ---- match
 
@@ -269,6 +282,49 @@ class Watchlist:
         order = {e.name: i for i, e in enumerate(self.entities)}
         ordered = sorted(by_name.values(), key=lambda e: (not e.matched, order.get(e.name, 0)))
         return Explanation(tuple(ordered), self.min_salience)
+
+    def trace(self, title: str, text: str, result: GateResult) -> AnalysisTrace:
+        """What `/why` records about this article: each matched entity with the spelling found,
+        or the closest miss and its reason. Most salient first: an entity under
+        ``min_salience``, then a form refused (an exclusion, a common word), then a word of a
+        multi-word name standing alone. Costs one more tokenization only when nothing was
+        found at all."""
+        matched = tuple(
+            TermTrace(m.name, self._hit_alias(m.name, m.hits), m.salience) for m in result.matches
+        )
+        if matched:
+            return AnalysisTrace(matched)
+        if result.below_threshold:
+            best = max(result.below_threshold, key=lambda m: m.salience)
+            reason = f"salience {best.salience:.2f} below min_salience {self.min_salience:.2f}"
+            alias = self._hit_alias(best.name, best.hits)
+            return AnalysisTrace((), TermTrace(best.name, alias, best.salience, reason))
+        if result.rejected:
+            rej = result.rejected[0]
+            alias = self._alias_for(self._entity_named(rej.entity), rej.text)
+            return AnalysisTrace(
+                (), TermTrace(rej.entity, alias, 0.0, f"{rej.text!r}: {rej.reason}")
+            )
+        return AnalysisTrace((), self._partial_miss(title, text))
+
+    def _hit_alias(self, name: str, hits: Sequence[Hit]) -> str:
+        return self._alias_for(self._entity_named(name), hits[0].text) if hits else name
+
+    def _partial_miss(self, title: str, text: str) -> TermTrace | None:
+        partial = self._compiled.partial
+        if not partial:
+            return None
+        for part in (title, text):
+            part = clean_text(part)[:MAX_TEXT_CHARS]
+            folded = fold_text(normalise_for_matching(part).text)
+            for m in TOKEN_RE.finditer(folded):
+                found = partial.get(m.group())
+                if found is not None:
+                    index, term = found
+                    word = part[m.start() : m.end()] if len(part) == len(folded) else m.group()
+                    reason = f"only part of the name: {word!r}"
+                    return TermTrace(self.entities[index].name, term, 0.0, reason)
+        return None
 
     # ---- internals
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.desk.stories import Stories
-from bot.models import Analysis, FeedInfo
+from bot.models import Analysis, AnalysisTrace, FeedInfo
 from bot.store.articles import MAX_ANALYSIS_FAILURES, StoredArticle
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class AlertArticles(Protocol):
 
     def count_analysis_failure(self, article_id: int) -> int: ...
 
-    def mark_not_matched(self, article_id: int) -> None: ...
+    def mark_not_matched(self, article_id: int, trace: AnalysisTrace | None = None) -> None: ...
 
 
 class AlertFeeds(Protocol):
@@ -126,7 +126,7 @@ class AlertMaker:
                 )
             return None
         if not analysis.matched:
-            self.store.articles.mark_not_matched(article_id)
+            self.store.articles.mark_not_matched(article_id, analysis.trace)
             return None
         feed = self.store.feeds.feed_by_id(article.feed_id) if article.feed_id else None
         destinations = route(analysis, feed.channels if feed else (), self.routing)

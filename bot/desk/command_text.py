@@ -20,6 +20,7 @@ Grammar (subcommands are case-insensitive; ``NAME`` is one argument, see quoting
     /claims [open]            (list, ls)                   → ClaimsOpen()
     /claims mine                                           → ClaimsMine()
     /digest [now]                                          → DigestNow()
+    /why URL-OR-ALERT-NUMBER                               → WhyQuery(target)  no subcommand
     /<any> help               (?, -h, --help)              → Help(command)
 
 Arguments and quoting:
@@ -145,6 +146,13 @@ class DigestNow:
 
 
 @dataclass(frozen=True)
+class WhyQuery:
+    """``/why``: ``target`` is an article's address or an alert number, as typed."""
+
+    target: str
+
+
+@dataclass(frozen=True)
 class Help:
     """The user asked for ``command``'s usage ("watch", "feeds" or "claims")."""
 
@@ -153,7 +161,7 @@ class Help:
 
 Command = (
     WatchAdd | WatchRemove | WatchUnalias | WatchList | WatchTest | FeedsAdd | FeedsList
-    | FeedsRemove | ClaimsOpen | ClaimsMine | DigestNow | Help
+    | FeedsRemove | ClaimsOpen | ClaimsMine | DigestNow | WhyQuery | Help
 )  # fmt: skip
 
 
@@ -218,6 +226,13 @@ _USAGE: dict[str, tuple[tuple[Part, ...], ...]] = {
     "digest": (
         (cmd("digest", "now"), " — post the digest of open claims and new verdicts here now"),
         (cmd("digest", "help"), " — this help"),
+    "why": (
+        (
+            cmd("why", None, _ph("target", "URL or ALERT-NUMBER")),
+            " — where an article stopped on its way to an alert: ",
+            cmd("why", None, Arg("target", "42")),
+        ),
+        (cmd("why", "help"), " — this help"),
     ),
 }  # fmt: skip
 
@@ -255,7 +270,10 @@ def usage(command: str) -> str:
 
 
 def _all_usage() -> str:
-    return "Commands: /watch, /feeds, /claims, /digest (add “help” to any of them for its usage)."
+    return (
+        "Commands: /watch, /feeds, /claims, /digest, /why "
+        "(add “help” to any of them for its usage)."
+    )
 
 
 # --------------------------------------------------------------------------- arguments
@@ -412,10 +430,14 @@ def parse_command(command: str, text: str | InboundText) -> Command:
             return ClaimsOpen()
         if name == "digest":
             return DigestNow()
+        if name == "why":
+            raise CommandUsageError(name, "/why needs an article's address or an alert number.")
         raise CommandUsageError(name, f"/{name} needs a subcommand, such as “list”.")
     word, rest = _first_word(raw)
     if word.casefold() in _HELP_WORDS:
         return Help(name)
+    if name == "why":
+        return WhyQuery(source.restore(raw).strip())
     sub = _subcommand(name, source, word)
     return _PARSERS[(name, sub)](source, rest)
 

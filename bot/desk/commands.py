@@ -1,4 +1,5 @@
-"""Platform-neutral desk commands: /watch, /feeds, /claims and verdicts, for every chat platform.
+"""Platform-neutral desk commands: /watch, /feeds, /claims, /why and verdicts, for every chat
+platform.
 
 Adapters normalise their platform's event into an `Actor` and neutral text
 (`bot.desk.inbound.InboundText`), call one method, and render the structured `Reply`
@@ -32,6 +33,7 @@ from bot.desk.command_text import (
     WatchRemove,
     WatchTest,
     WatchUnalias,
+    WhyQuery,
     check_alias_count,
     check_feed_url,
     check_name,
@@ -54,6 +56,7 @@ from bot.desk.verdicts import (
     parse_recall_reply,
     parse_verdict_reply,
 )
+from bot.desk.why import Why
 from bot.errors import UserError
 from bot.feeds.subscribe import FeedChecker, NotAFeed
 from bot.models import Analysis, CheckerVerdict, Destination, Entity, FeedInfo, Verdict
@@ -183,6 +186,8 @@ class Desk:
                 return self.claims_mine(actor)
             case DigestNow():
                 return self.digest_now(actor)
+            case WhyQuery(target=target):
+                return self._why(actor, target)
             case Help(command=name):
                 return Reply(*usage_parts_of(name))
         raise AssertionError(f"unhandled command {command!r}")
@@ -602,6 +607,22 @@ class Desk:
                     parts += [" · ", MessageLink(ref, "open the alert")]
             parts.append(f"\n    claim {c.n}: {c.text}")
         return Reply(*parts)
+
+    # ------------------------------------------------------------------ /why
+
+    def why(self, actor: Actor, target: str) -> Reply:
+        """Where the article at a URL, or behind an alert number, stopped (`bot.desk.why`)."""
+        return self._guard(lambda: self._why(actor, target), "/why")
+
+    def _why(self, actor: Actor, target: str) -> Reply:
+        target = refuse_controls(target.strip(), "article address")
+        if not target:
+            raise Refusal(
+                "Give an article's address or an alert number: ",
+                cmd("why", None, Arg("target", "42")),
+                ".",
+            )
+        return Why(self.store, self.feeds).explain(target, actor.platform)
 
     def alert_id_for_message(self, destination: Destination | str, message_id: str) -> int | None:
         return self.store.alerts.alert_for_message(str(destination), message_id)

@@ -45,11 +45,17 @@ def decide(
       or an earlier entry of this document carries, is *republished*: the same article under a
       new guid and link, linked to it and never a new article.
     - New articles may alert, in document order, up to `alertable_limit`.
+    - An entry whose identity was already seen (before, or earlier in this document) but whose
+      key no article has is *relinked*: the same story under a new address; it never alerts.
     """
     unseen: dict[str, NewEntry] = {}
+    relinked: dict[str, NewEntry] = {}
     for item in entries:
-        if item.identity not in state.seen:
-            unseen.setdefault(item.identity, item)
+        first = unseen.get(item.identity)
+        if item.identity not in state.seen and first is None:
+            unseen[item.identity] = item
+        elif item.key not in state.known_keys and (first is None or first.key != item.key):
+            relinked.setdefault(item.key, item)
     limit = alertable_limit(primed, backfill)
     fresh: dict[str, NewArticle] = {}
     republished: list[NewEntry] = []
@@ -67,4 +73,9 @@ def decide(
         may_alert = limit is None or alertable < limit
         alertable += may_alert
         fresh[item.key] = NewArticle(item, may_alert)
-    return Decision(tuple(unseen.values()), tuple(fresh.values()), tuple(republished))
+    return Decision(
+        tuple(unseen.values()),
+        tuple(fresh.values()),
+        republished=tuple(republished),
+        relinked=tuple(relinked.values()),
+    )

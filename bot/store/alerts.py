@@ -25,6 +25,7 @@ from bot.models import (
     SentenceVectors,
     Verdict,
 )
+from bot.store.articles import trace_json
 from bot.store.base import Repository
 from bot.store.memory import assignees, recall_views
 from bot.store.outbox import IntentKind, alert_intents, rearm_edits
@@ -155,6 +156,8 @@ class AlertRepository(Repository):
                 s.add(vectors)
             s.add_all(alert_intents(alert.id, destinations, now))
             article.analysed_at, article.matched = now, True
+            if analysis.trace is not None:  # what `/why` shows: the entities and spellings found
+                article.analysis_trace = trace_json(analysis.trace)
             return alert.id
 
     def alert_vectors(self, alert_id: int) -> SentenceVectors | None:
@@ -310,6 +313,14 @@ class AlertRepository(Repository):
                 )
                 .limit(1)
             )
+
+    def alert_for_article(self, article_id: int) -> int | None:
+        with self._tx() as s:
+            return s.scalar(select(AlertRow.id).where(AlertRow.article_id == article_id))
+
+    def article_for_alert(self, alert_id: int) -> int | None:
+        with self._tx() as s:
+            return s.scalar(select(AlertRow.article_id).where(AlertRow.id == alert_id))
 
     def claim_numbers(self, alert_id: int) -> list[int]:
         with self._tx() as s:

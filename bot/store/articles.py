@@ -13,16 +13,27 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from bot.models import Decision, NewArticle, NewEntry, PollSuccess, StoredState
+from bot.models import (
+    AnalysisTrace,
+    Decision,
+    NewArticle,
+    NewEntry,
+    PollSuccess,
+    StoredState,
+    TermTrace,
+)
 from bot.store.base import IN_CHUNK, Repository, chunks
 from bot.store.feeds import write_poll_successes
-from bot.store.schema import ArticleRow, FeedEntryRow, FeedRow
+from bot.store.schema import ArticleAliasRow, ArticleRow, FeedEntryRow, FeedRow
 
 MAX_ANALYSIS_FAILURES = 3
 # An entry a feed still lists has its `last_listed_at` rewritten at most this often, so a feed
 # polled every minute costs one UPDATE of its entries a day, not one a minute; retention's
 # "no longer listed" is exact to within this (`FeedRow.entries_listed_since`).
 LISTED_REFRESH = timedelta(days=1)
+# a feed's record of an entry's normalised title and text (`bot.feeds.identity.content_identity`)
+# rather than of the entry itself: how a re-published copy is recognised, not a sighting
+CONTENT_IDENTITY_PREFIX = "content:"
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,76 @@ def _insert(s: Session, model: Any) -> Any:
     if s.get_bind().dialect.name == "postgresql":
         return postgresql_insert(model)
     return sqlite_insert(model)
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One feed's entry for an article: when that feed showed it, and, when the article was
+    already stored by another entry, by which identity it was recognised (``folded_by``:
+    "guid", "link" or "content"; None for the entry that stored it)."""
+
+    feed_id: int
+    identity: str
+    seen_at: datetime
+    folded_by: str | None
+    other_link: str | None = None  # the feed showed it again under this address
+
+
+@dataclass(frozen=True)
+class ArticleHistory:
+    """Everything the store recorded about one article, for `/why`."""
+
+    id: int
+    key: str
+    feed_id: int | None
+    title: str
+    link: str | None
+    published: datetime | None
+    stored_at: datetime
+    alertable: bool
+    analysed_at: datetime | None
+    matched: bool | None
+    analysis_failures: int
+    trace: AnalysisTrace | None
+    sightings: tuple[Sighting, ...]
+
+
+def fold_kind(key: str) -> str:
+    """Which identity an article key is: the entry's guid, its content hash, or (the usual
+    case) its canonical link (see `bot.feeds.identity`)."""
+    if key.startswith("guid:"):
+        return "guid"
+    if key.startswith("hash:"):
+        return "content"
+    return "link"
+
+
+def trace_json(trace: AnalysisTrace) -> dict[str, object]:
+    def term(t: TermTrace) -> dict[str, object]:
+        return {"entity": t.entity, "alias": t.alias, "salience": t.salience, "reason": t.reason}
+
+    return {
+        "matched": [term(t) for t in trace.matched],
+        "near_miss": term(trace.near_miss) if trace.near_miss else None,
+    }
+
+
+def trace_from_json(data: dict[str, object] | None) -> AnalysisTrace | None:
+    if not data:
+        return None
+
+    def term(d: object) -> TermTrace:
+        assert isinstance(d, dict)
+        return TermTrace(str(d["entity"]), str(d["alias"]), float(d["salience"]), str(d["reason"]))
+
+    matched = data.get("matched") or []
+    near = data.get("near_miss")
+    assert isinstance(matched, list)
+    return AnalysisTrace(tuple(term(t) for t in matched), term(near) if near else None)
+
+
+def _article_id(article: int | ArticleRow) -> int:
+    return article if isinstance(article, int) else article.id
 
 
 class ArticleRepository(Repository):
@@ -142,7 +223,10 @@ class ArticleRepository(Repository):
             inserted = self._insert_articles(s, owners, now)
             ids = {**self._article_ids(s, [e.key for _, d in decisions for e in d.unseen])}
             ids.update(inserted)
-            self._insert_entries(s, self._entry_rows(s, decisions, ids, now))
+            stored_by = {key: (owners[key][0], owners[key][1].entry.identity) for key in inserted}
+            self._insert_entries(s, self._entry_rows(s, decisions, ids, stored_by, now))
+            for feed_id, decision in decisions:
+                self._add_aliases(s, feed_id, decision, ids, now)
             write_poll_successes(s, successes)
         for key, article_id in inserted.items():
             feed_id, item = owners[key]
@@ -157,11 +241,15 @@ class ArticleRepository(Repository):
         s: Session,
         decisions: Sequence[tuple[int, Decision]],
         ids: dict[str, Any],
+        stored_by: dict[str, tuple[int, str]],
         now: datetime,
     ) -> list[dict[str, Any]]:
         """Every feed's new seen entries, each linked to its article, plus each entry's content
         identity (once per feed, pointing at its article); a re-published entry (a new guid and
-        link, the same title and text) is linked to the article its content identity names."""
+        link, the same title and text) is linked to the article its content identity names.
+        ``stored_by`` (key → the feed and entry that inserted it now) tells the entry that
+        stored its article (``folded_by`` NULL) from one that joined it, and by which identity
+        (for `/why`)."""
         contents = self._content_articles(
             s,
             [(f, e.content_identity) for f, d in decisions for e in d.unseen if e.content_identity],
@@ -172,9 +260,12 @@ class ArticleRepository(Repository):
             for e in decision.unseen:
                 content = e.content_identity
                 if e.identity in republished and (feed_id, content) in contents:
-                    article_id = contents[(feed_id, content)]
+                    article_id, folded_by = contents[(feed_id, content)], "content"
                 elif e.key in ids:
                     article_id = ids[e.key]
+                    folded_by = (
+                        None if stored_by.get(e.key) == (feed_id, e.identity) else fold_kind(e.key)
+                    )
                 else:  # its copy vanished since the decision: seen again next poll, decided anew
                     continue
                 rows.append(
@@ -184,6 +275,7 @@ class ArticleRepository(Repository):
                         "article_id": article_id,
                         "seen_at": now,
                         "last_listed_at": now,
+                        "folded_by": folded_by,
                     }
                 )
                 if content is not None and (feed_id, content) not in contents:
@@ -195,9 +287,44 @@ class ArticleRepository(Repository):
                             "article_id": article_id,
                             "seen_at": now,
                             "last_listed_at": now,
+                            "folded_by": "content",
                         }
                     )
         return rows
+
+    @staticmethod
+    def _add_aliases(
+        s: Session,
+        feed_id: int,
+        decision: Decision,
+        articles: dict[str, int | ArticleRow],
+        now: datetime,
+    ) -> None:
+        """Record each relinked entry's address against the article its identity names."""
+        items = [e for e in decision.relinked if e.key not in articles]
+        if not items:
+            return
+        by_identity = {e.identity: articles[e.key] for e in decision.unseen if e.key in articles}
+        missing = [e.identity for e in items if e.identity not in by_identity]
+        for chunk in chunks(missing):
+            rows = s.execute(
+                select(FeedEntryRow.identity, FeedEntryRow.article_id).where(
+                    FeedEntryRow.feed_id == feed_id, FeedEntryRow.identity.in_(chunk)
+                )
+            )
+            by_identity.update((identity, article_id) for identity, article_id in rows)
+        s.add_all(
+            ArticleAliasRow(
+                key=e.key,
+                article_id=_article_id(by_identity[e.identity]),
+                feed_id=feed_id,
+                link=e.entry.link,
+                folded_by=fold_kind(e.identity),
+                seen_at=now,
+            )
+            for e in items
+            if e.identity in by_identity
+        )
 
     @staticmethod
     def _content_articles(
@@ -264,11 +391,18 @@ class ArticleRepository(Repository):
         return seen
 
     @staticmethod
-    def _article_ids(s: Session, keys: Sequence[str]) -> dict[str, int]:
-        found: dict[str, int] = {}
+    def _article_ids(s: Session, keys: Sequence[str]) -> dict[str, int | ArticleRow]:
+        """Key → article id, for articles stored under the key or known by it as an alias."""
+        found: dict[str, int | ArticleRow] = {}
         for chunk in chunks(keys):
             rows = s.execute(select(ArticleRow.key, ArticleRow.id).where(ArticleRow.key.in_(chunk)))
             found.update((key, article_id) for key, article_id in rows)
+            aliases = s.execute(
+                select(ArticleAliasRow.key, ArticleAliasRow.article_id).where(
+                    ArticleAliasRow.key.in_(chunk)
+                )
+            )
+            found.update((key, article_id) for key, article_id in aliases if key not in found)
         return found
 
     @staticmethod
@@ -335,10 +469,63 @@ class ArticleRepository(Repository):
                 or 0
             )
 
-    def mark_not_matched(self, article_id: int) -> None:
+    def mark_not_matched(self, article_id: int, trace: AnalysisTrace | None = None) -> None:
+        """Analysed, no alert; ``trace`` (the closest miss) is what `/why` shows for it."""
+        values: dict[str, object] = {"analysed_at": self.clock(), "matched": False}
+        if trace is not None:
+            values["analysis_trace"] = trace_json(trace)
         with self._tx() as s:
-            s.execute(
-                update(ArticleRow)
-                .where(ArticleRow.id == article_id)
-                .values(analysed_at=self.clock(), matched=False)
+            s.execute(update(ArticleRow).where(ArticleRow.id == article_id).values(**values))
+
+    def article_id_for(self, key: str, link: str | None = None) -> int | None:
+        """The article stored under this key (a canonical link), else one whose link is
+        exactly ``link``."""
+        with self._tx() as s:
+            found = self._article_ids(s, [key]).get(key)
+            if found is None and link:
+                found = s.scalar(
+                    select(ArticleRow.id).where(ArticleRow.link == link).order_by(ArticleRow.id)
+                )
+            return found
+
+    def history(self, article_id: int) -> ArticleHistory | None:
+        """What the store knows of one article: stored when and from which feed, which feeds
+        showed it (and whether as a duplicate), how its analysis went."""
+        with self._tx() as s:
+            r = s.get(ArticleRow, article_id)
+            if r is None:
+                return None
+            entries = s.scalars(
+                select(FeedEntryRow)
+                .where(FeedEntryRow.article_id == article_id)
+                .order_by(FeedEntryRow.seen_at, FeedEntryRow.id)
+            )
+            seen = [
+                Sighting(e.feed_id, e.identity, e.seen_at, e.folded_by)
+                for e in entries
+                if not e.identity.startswith(CONTENT_IDENTITY_PREFIX)
+            ]
+            aliases = s.scalars(
+                select(ArticleAliasRow)
+                .where(ArticleAliasRow.article_id == article_id)
+                .order_by(ArticleAliasRow.seen_at, ArticleAliasRow.id)
+            )
+            seen += [
+                Sighting(a.feed_id, a.key, a.seen_at, a.folded_by, a.link or a.key) for a in aliases
+            ]
+            sightings = tuple(sorted(seen, key=lambda x: x.seen_at))
+            return ArticleHistory(
+                r.id,
+                r.key,
+                r.feed_id,
+                r.title,
+                r.link,
+                r.published,
+                r.created_at,
+                r.alertable,
+                r.analysed_at,
+                r.matched,
+                r.analysis_failures,
+                trace_from_json(r.analysis_trace),
+                sightings,
             )

@@ -55,6 +55,8 @@ class Intent:
     thread_id: str | None
     idempotency_key: str | None
     last_error: str | None
+    next_attempt_at: datetime | None = None  # when a pending intent is tried (again)
+    sent_at: datetime | None = None
 
 
 def _intent(row: OutboxRow) -> Intent:
@@ -71,6 +73,8 @@ def _intent(row: OutboxRow) -> Intent:
         thread_id=row.thread_id,
         idempotency_key=row.idempotency_key,
         last_error=row.last_error,
+        next_attempt_at=row.next_attempt_at,
+        sent_at=row.sent_at,
     )
 
 

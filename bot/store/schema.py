@@ -109,6 +109,9 @@ class ArticleRow(Base):
     analysis_failures: Mapped[int] = mapped_column(Integer, default=0)
     analysed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     matched: Mapped[bool | None] = mapped_column(Boolean)
+    # the gate's outcome for `/why`: {"matched": [term…], "near_miss": term | null}, each term
+    # {"entity", "alias", "salience", "reason"} (`bot.models.AnalysisTrace`)
+    analysis_trace: Mapped[dict[str, object] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
@@ -130,6 +133,27 @@ class FeedEntryRow(Base):
     # The last parse of the feed that listed this entry (refreshed at most once per
     # `articles.LISTED_REFRESH`): retention forgets an entry only `entries_grace_days` after it.
     last_listed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # NULL: this entry stored its article; else the entry joined an article already stored,
+    # recognised by "guid", "link" (canonical link) or "content" (hash of title and text)
+    folded_by: Mapped[str | None] = mapped_column(String(20))
+
+
+class ArticleAliasRow(Base):
+    """Another address of a stored article: an entry a feed showed again under an identity it
+    had shown (the same guid) but with a link no article has. Recorded once (``key`` unique),
+    so the poll after knows the address; `/why <that address>` finds the article."""
+
+    __tablename__ = "article_aliases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(2100), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"))
+    link: Mapped[str | None] = mapped_column(String(2000))
+    folded_by: Mapped[str] = mapped_column(String(20))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class WatchEntityRow(Base):
@@ -308,6 +332,8 @@ class AssignmentRow(Base):
     user_name: Mapped[str] = mapped_column(String(300))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class StoryRow(Base):
     """One story: the alert that opened it and what later copies are compared with: the lead's
     title + lead vector (float16, ``dim`` wide, in ``encoder``'s space) and language, and the

@@ -1,4 +1,4 @@
-"""The slash commands (/watch, /feeds, /claims, /verdict) and thread replies, as Desk calls.
+"""The slash commands (/watch, /feeds, /claims, /why, /verdict) and thread replies, as Desk calls.
 
 Each handler only gathers the options Discord already parsed and hands them to the platform-
 neutral Desk, which checks permissions, validates and answers in plain text; answers are
@@ -243,6 +243,16 @@ class WatchdeskCog(commands.Cog):
     @claims.command(name="mine", description="List the claims you said “I'm on it” to")
     async def claims_mine(self, interaction: discord.Interaction[Any]) -> None:
         await answer(interaction, self.desk.claims_mine, "/claims mine")
+
+    # ------------------------------------------------------------------ /why
+
+    @app_commands.command(name="why", description="Why an article was or wasn't posted")
+    @app_commands.guild_only()
+    @app_commands.describe(target="The article's URL, or an alert number such as 42")
+    async def why(
+        self, interaction: discord.Interaction[Any], target: app_commands.Range[str, 1, 2000]
+    ) -> None:
+        await answer(interaction, lambda actor: self.desk.why(actor, target), f"/why {target!r}")
 
     @app_commands.command(
         name="verdict", description="Record a verdict on a claim of this thread's alert"

@@ -54,7 +54,7 @@ def deferred_then_followup(fake: FakeDiscord, token: str) -> tuple[dict[str, Any
 def test_commands_are_registered_in_the_configured_guild(world: DiscordWorld) -> None:
     fake = world.fake
     commands = fake.commands[f"guild:{fake.guild_id}"]
-    assert sorted(commands) == ["claims", "digest", "feeds", "verdict", "watch"]
+    assert sorted(commands) == ["claims", "digest", "feeds", "verdict", "watch", "why"]
     assert "global" not in fake.commands  # global sync only on request
 
     def subcommands(name: str) -> dict[str, Any]:

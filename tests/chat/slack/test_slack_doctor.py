@@ -107,7 +107,7 @@ def test_manifest_matches_the_code() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     assert manifest["oauth_config"]["scopes"]["bot"] == list(REQUIRED_SCOPES)
     commands = [c["command"] for c in manifest["features"]["slash_commands"]]
-    assert commands == ["/watch", "/feeds", "/claims", "/digest"]
+    assert commands == ["/watch", "/feeds", "/claims", "/digest", "/why"]
     assert commands == [f"/{name}" for name in COMMANDS]  # each one has a listener
     assert manifest["settings"]["socket_mode_enabled"] is True
     assert set(manifest["settings"]["event_subscriptions"]["bot_events"]) == {

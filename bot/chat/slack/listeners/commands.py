@@ -1,4 +1,4 @@
-"""Slash commands ``/watch``, ``/feeds``, ``/claims`` and ``/digest``: acknowledge at once, run later, answer
+"""Slash commands `/watch`, `/feeds`, `/claims`, `/digest` and `/why`: acknowledge at once, run later,
 the user privately.
 
 Slack gives a command 3 seconds to be acknowledged. The ack carries no text; the desk call (which
@@ -25,7 +25,7 @@ from bot.desk.commands import Desk, Reply
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("watch", "feeds", "claims", "digest")
+COMMANDS = ("watch", "feeds", "claims", "digest", "why")
 
 
 def register(app: App, desk: Desk, directory: SlackDirectory) -> None:
