@@ -17,6 +17,7 @@ from bot.settings import (
     AnalysisSettings,
     DiscordSettings,
     FetchSettings,
+    OpsSettings,
     OutboxSettings,
     PermissionSettings,
     PollSettings,
@@ -502,6 +503,7 @@ SECTIONS = {
     "permissions": PermissionSettings,
     "slack": SlackSettings,
     "discord": DiscordSettings,
+    "ops": OpsSettings,
 }
 NOT_IN_THE_FILE = {"bot_token", "app_token", "signing_secret", "token", "api_url", "gateway_url"}
 

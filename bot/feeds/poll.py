@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -95,6 +96,8 @@ class FeedResult:
     outcome: str
     new_articles: tuple[int, ...] = ()
     error: str | None = None
+    fetch_s: float | None = None  # time fetching (None: not fetched), for the metrics
+    parse_s: float | None = None  # time parsing (None: not parsed: 304, same body, fetch failed)
 
 
 @dataclass
@@ -178,14 +181,17 @@ class Poller:
                 if queue.empty():
                     all_started.set()
                 index, feed = item
+                timings: dict[str, float] = {}
                 try:
-                    results[index] = await self._poll_feed(fetcher, feed, successes)
+                    result = await self._poll_feed(fetcher, feed, successes, timings)
+                    results[index] = replace(result, **timings)
                 except Exception:  # e.g. the store failed while recording a failure
                     log.exception(
                         "polling feed %s (%s) failed; its lease will expire and it "
                         "will be polled again",
                         feed.id,
                         feed.url,
+                        extra={"feed_id": feed.id},
                     )
 
         async with self.http.fetcher() as fetcher:
@@ -223,9 +229,16 @@ class Poller:
         self.store.feeds.record_poll_successes(done)
 
     async def _poll_feed(
-        self, fetcher: GuardedFetcher, feed: FeedInfo, successes: list[PollSuccess]
+        self,
+        fetcher: GuardedFetcher,
+        feed: FeedInfo,
+        successes: list[PollSuccess],
+        timings: dict[str, float],
     ) -> FeedResult:
+        """The whole story of one feed's poll; ``timings`` gets fetch_s and parse_s."""
+        started = time.perf_counter()
         fetched = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        timings["fetch_s"] = time.perf_counter() - started
         if fetched.status == "error":
             return self._failed(feed, RemoteError(fetched.error or "fetch failed"))
         if fetched.status == "not_modified":
@@ -233,6 +246,7 @@ class Poller:
         digest = body_hash(fetched.body or b"")
         if feed.primed and digest == feed.body_hash:  # a server that ignores conditional GET
             return self._succeeded(successes, feed, fetched, "same_body", body=digest)
+        started = time.perf_counter()
         try:
             parsed = await self._parse(fetched)
         except (FeedParseError, RemoteError) as exc:  # the document is no feed we can read
@@ -241,6 +255,8 @@ class Poller:
             )
         except Exception:
             return self._crashed(feed, "parsing")
+        finally:
+            timings["parse_s"] = time.perf_counter() - started
         if not parsed.entries:
             return self._failed(
                 feed,
@@ -308,7 +324,14 @@ class Poller:
             next_poll_at=now + timedelta(seconds=policy.delay_s(attempt, error.retry_after)),
             disable_after=1 if error.permanent else policy.max_attempts,
         )
-        log.warning("feed %s (%s) failed (%d in a row): %s", feed.id, feed.url, count, error)
+        log.warning(
+            "feed %s (%s) failed (%d in a row): %s",
+            feed.id,
+            feed.url,
+            count,
+            error,
+            extra={"feed_id": feed.id},
+        )
         if not disabled:
             return FeedResult(feed.id, feed.url, "failed", error=str(error))
         for destination in self._notice_destinations(feed):
@@ -327,7 +350,11 @@ class Poller:
         """A bug in our own code on this feed: logged once with its traceback (call from an
         ``except`` block); the feed keeps its failure count and is polled at its next slot."""
         log.exception(
-            "%s feed %s (%s) crashed: a bug, not the feed's fault", stage, feed.id, feed.url
+            "%s feed %s (%s) crashed: a bug, not the feed's fault",
+            stage,
+            feed.id,
+            feed.url,
+            extra={"feed_id": feed.id},
         )
         now = self.clock()
         self.store.feeds.record_poll_crash(

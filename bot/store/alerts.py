@@ -351,3 +351,8 @@ class AlertRepository(Repository):
                 OpenClaim(a.id, a.title, a.url, a.created_at, c.n, c.text)
                 for a, c, _ in s.execute(query)
             ]
+
+    def count_created_since(self, since: datetime) -> int:
+        """Alerts created at or after ``since`` (`watchdesk status`: alerts today)."""
+        with self._tx() as s:
+            return s.scalar(select(func.count()).where(AlertRow.created_at >= since)) or 0
