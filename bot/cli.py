@@ -145,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     init.set_defaults(handler=cmd_init, log_level=logging.WARNING)
 
+    status = sub.add_parser(
+        "status",
+        parents=[COMMON],
+        help="feeds by state, last poll, outbox, alerts today (from the database)",
+    )
+    status.set_defaults(handler=cmd_status, log_level=logging.WARNING)
+
     doctor = sub.add_parser(
         "doctor", parents=[COMMON], help="check config, database, spaCy model and chat tokens"
     )
@@ -278,6 +285,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     problems = run_doctor(_settings(args), sys.stdout)
     return 1 if problems else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The operator's table, read-only: no schema change, no worker needed."""
+    from bot.ops.status import read_status, status_lines
+    from bot.startup import open_store
+
+    settings = _settings(args)
+    store = open_store(settings, migrate=False)
+    try:
+        print("\n".join(status_lines(read_status(store, settings))))
+    finally:
+        store.engine.dispose()
+    return 0
 
 
 # ---------------------------------------------------------------------------- feeds / watch

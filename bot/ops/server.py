@@ -13,7 +13,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
 
 from bot.ops.health import Health
 
@@ -36,7 +37,9 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         try:
             if path == METRICS_PATH:
-                self._send(200, CONTENT_TYPE_LATEST, generate_latest(self.server.registry))
+                # the format the scraper asks for (Prometheus text, or OpenMetrics)
+                encode, content_type = choose_encoder(self.headers.get("Accept", ""))
+                self._send(200, content_type, encode(self.server.registry))
             elif path == HEALTH_PATH:
                 health = self.server.health()
                 body = json.dumps(health.document(), indent=2).encode() + b"\n"
