@@ -102,13 +102,15 @@ class AlertMaker:
         try:
             analysis = self.analyse(article.title, article_text(article), article.link)
         except Exception:  # a poison article: retried a few times (store errors propagate)
-            log.exception("analysing article %s (%s) failed", article_id, article.link)
+            ids = {"article_id": article_id, "feed_id": article.feed_id}
+            log.exception("analysing article %s (%s) failed", article_id, article.link, extra=ids)
             if self.store.articles.count_analysis_failure(article_id) >= MAX_ANALYSIS_FAILURES:
                 log.error(
                     "giving up on article %s (%s) after %d failed analyses",
                     article_id,
                     article.link,
                     MAX_ANALYSIS_FAILURES,
+                    extra=ids,
                 )
             return None
         if not analysis.matched:
@@ -119,6 +121,15 @@ class AlertMaker:
         source = source_name(
             feed.name if feed else None, feed.url if feed else None, feed.label if feed else None
         )
-        return self.store.alerts.create_alert(
+        alert_id = self.store.alerts.create_alert(
             article_id, source=source, analysis=analysis, destinations=destinations
         )
+        log.info(
+            "alert %s for article %s (%s) to %s",
+            alert_id,
+            article_id,
+            article.link,
+            ", ".join(destinations),
+            extra={"alert_id": alert_id, "article_id": article_id, "feed_id": article.feed_id},
+        )
+        return alert_id

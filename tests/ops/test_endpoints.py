@@ -301,3 +301,45 @@ def test_healthz_reports_each_chat_platform_connection(tmp_path: Path) -> None:
         socket_mode.close()
         app.close()
         fake.close()
+
+
+def test_watchdesk_run_serves_the_endpoints_until_stopped(tmp_path: Path) -> None:
+    """The real command: `watchdesk run` with `[ops] metrics_port` set serves both paths while
+    it runs, and SIGTERM stops it cleanly (the port is released)."""
+    import signal
+    import subprocess
+    import sys
+
+    port = free_port()
+    config = tmp_path / "watchdesk.toml"
+    config.write_text(
+        f'database_url = "sqlite:///{tmp_path / "w.db"}"\n[ops]\nmetrics_port = {port}\n',
+        encoding="utf-8",
+    )
+    repo = Path(__file__).resolve().parents[2]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "bot", "--config", str(config), "run"],
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(repo)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+
+    def ticking() -> tuple[int, dict[str, Any]] | None:
+        try:
+            status, doc = health(base)
+        except httpx.TransportError:
+            return None
+        return (status, doc) if doc["checks"]["scheduler"]["last_tick_age_s"] is not None else None
+
+    try:
+        status, doc = wait_for(ticking, timeout=60, what="the worker's /healthz")
+        assert status == 200 and doc["checks"]["process"]["pid"] == worker.pid
+        assert wait_for(lambda: (value(scrape(base), "watchdesk_cycles_total") or 0) >= 1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, err = worker.communicate(timeout=60)
+    assert worker.returncode == 0, err.decode()
+    assert f"serving /metrics and /healthz on {base}" in err.decode()
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{base}/healthz", timeout=2)
