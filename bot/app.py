@@ -21,7 +21,6 @@ from bot.feeds.client import HttpClient
 from bot.feeds.poll import CycleReport, Poller
 from bot.feeds.subscribe import FeedChecker
 from bot.models import Analysis, Destination, Entity
-from bot.ops.observer import Observer
 from bot.settings import Settings, destination_texts
 from bot.startup import open_store
 from bot.store.repo import Store
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     # (`watchdesk feeds list` must start in well under two seconds; see bench/cold_start.py).
     from bot.analysis.pipeline import Analyser, PageFetcher
     from bot.doctor import Checklist
+    from bot.ops.observer import Observer
     from bot.ops.server import OpsServer
 
 log = logging.getLogger(__name__)
@@ -84,7 +84,10 @@ class Watchdesk:
             self.checker.fetch_page if settings.analysis.fetch_full_text else None,
         )
         # The operator's metrics and heartbeat: one per app, fed by the hooks below.
-        self.observer = Observer(store, models=self.analyser.models_in_use)
+        # (prometheus_client loads here, not at import: `watchdesk check` imports this module.)
+        from bot.ops.observer import Observer
+
+        self.observer: Observer = Observer(store, models=self.analyser.models_in_use)
         o = settings.outbox
         self.outbox = Outbox(
             store,

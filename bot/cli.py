@@ -60,6 +60,9 @@ def configure_logging(args: argparse.Namespace) -> None:
 
     level = logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO)
     install(level, quiet=() if args.verbose else QUIET_LIBRARIES)
+    if args.verbose:  # -v after the subcommand (`watch … -v`): the libraries speak up again
+        for name in QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -406,8 +409,9 @@ def _take_common_options(args: argparse.Namespace, words: list[str]) -> list[str
         elif word.startswith("--config="):
             args.config = word.partition("=")[2]
         elif word in ("-v", "--verbose"):
-            args.verbose = True
-            logging.getLogger().setLevel(logging.DEBUG)
+            if not args.verbose:
+                args.verbose = True
+                configure_logging(args)  # the one place: now at debug level
         else:
             rest.append(word)
     return rest
