@@ -343,3 +343,34 @@ def test_watchdesk_run_serves_the_endpoints_until_stopped(tmp_path: Path) -> Non
     assert f"serving /metrics and /healthz on {base}" in err.decode()
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base}/healthz", timeout=2)
+
+
+def test_healthz_reports_the_discord_gateway_session(tmp_path: Path) -> None:
+    """Discord started as `watchdesk run` starts it, against the loopback fake Discord: the
+    gateway session ready is healthy; once it is closed, discord is disconnected, 503."""
+    from discord.gateway import DiscordWebSocket
+    from discord.http import Route
+
+    from bot.app import start_chat
+    from tests.chat.discord.fake_discord import FakeDiscord
+    from tests.chat.discord.world import desk_settings
+
+    urls = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    fake = FakeDiscord().start()
+    app = Watchdesk.build(desk_settings(fake, f"sqlite:///{tmp_path / 'w.db'}"), {})
+    chat = start_chat(app)
+    server = serve_ops(app, chat, "127.0.0.1", 0)
+    try:
+        status, doc = health(server.url)
+        assert status == 200, doc
+        assert doc["checks"]["platforms"]["discord"] == {"ok": True, "state": "connected"}
+        chat.stop()
+        status, doc = health(server.url)
+        assert status == 503
+        assert doc["checks"]["platforms"]["discord"] == {"ok": False, "state": "disconnected"}
+    finally:
+        server.close()
+        chat.stop()
+        app.close()
+        fake.stop()
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = urls
