@@ -116,3 +116,24 @@ def test_the_heartbeat_ages_with_the_clock(store: Store) -> None:
     observer.cycle_ended()
     assert observer.heartbeat() == (7.0, None)
     assert observer.registry.get_sample_value("watchdesk_cycle_seconds_sum") == 7.0
+
+
+def test_a_new_alert_is_logged_with_its_alert_article_and_feed_ids(
+    store: Store, json_log: io.StringIO
+) -> None:
+    from bot.feeds.poll import record_entries
+    from bot.models import NewEntry
+    from tests.factories import analysis
+
+    feed = store.feeds.add_feed("https://feeds.example/y.xml", interval_s=600)
+    [article] = record_entries(
+        store.articles, feed.id, [NewEntry("g:2", "l:2", entry(2))], primed=True, backfill=0
+    )
+
+    def matched(title: str, text: str, url: str | None) -> Analysis:
+        return analysis()
+
+    [alert] = AlertMaker(store, matched, Routing(("console",))).process([article])
+    [line] = [r for r in lines(json_log) if r["message"].startswith("alert ")]
+    assert (line["alert_id"], line["article_id"], line["feed_id"]) == (alert, article, feed.id)
+    assert line["message"].endswith("to console")
