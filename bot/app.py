@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -19,10 +20,11 @@ from bot.desk.memory import Recall, release_stale
 from bot.desk.outbox import Outbox, OutboxReport
 from bot.desk.sinks import Sink
 from bot.desk.stories import Stories
+from bot.errors import ConfigError
 from bot.feeds.client import HttpClient
 from bot.feeds.poll import CycleReport, Poller
 from bot.feeds.subscribe import FeedChecker
-from bot.models import Destination, Entity
+from bot.models import Analysis, Destination, Entity
 from bot.settings import Settings, destination_texts
 from bot.startup import open_store
 from bot.store.repo import Store
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     # (`watchdesk feeds list` must start in well under two seconds; see bench/cold_start.py).
     from bot.analysis.pipeline import Analyser, PageFetcher
     from bot.doctor import Checklist
+    from bot.ops.observer import Observer
+    from bot.ops.server import OpsServer
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,12 @@ class Watchdesk:
         self.stories = Stories(
             store.stories, settings.stories, store.clock, lambda: self.analyser.scorer.encoder
         )
+
+        # The operator's metrics and heartbeat: one per app, fed by the hooks below.
+        # (prometheus_client loads here, not at import: `watchdesk check` imports this module.)
+        from bot.ops.observer import Observer
+
+        self.observer: Observer = Observer(store, models=self.analyser.models_in_use)
         o = settings.outbox
         self.outbox = Outbox(
             store,
@@ -97,6 +107,7 @@ class Watchdesk:
             base_backoff=o.base_backoff_s,
             max_backoff=o.max_backoff_s,
             request_timeout=o.request_timeout_s,
+            on_result=self.observer.delivered,
         )
         self.poller = Poller(
             store,
@@ -157,13 +168,28 @@ class Watchdesk:
         Then the articles a crash left waiting are finished. With the delivery workers running
         (`watchdesk run`) they are only woken; otherwise (CLI, demo, tests) a bounded delivery
         pass runs at the end. ``stop`` ends the cycle at the next batch boundary (SIGTERM)."""
+        self.observer.cycle_began()
+        try:
+            return self._cycle(stop)
+        finally:
+            self.observer.cycle_ended()
+
+    def _cycle(self, stop: threading.Event | None) -> CycleSummary:
         self.refresh_watchlist()
-        maker = AlertMaker(self.store, self.analyser.analyse, self.routing, stories=self.stories)
+        maker = AlertMaker(self.store, self._analyse, self.routing, stories=self.stories)
         recall = Recall(self.store, self.settings.memory)
         alerts: list[int] = []
 
         def alert_batch(batch: CycleReport) -> None:
+            for result in batch.results:
+                self.observer.polled(
+                    result.outcome,
+                    fetch_s=result.fetch_s,
+                    parse_s=result.parse_s,
+                    new_articles=len(result.new_articles),
+                )
             made = maker.process(batch.new_articles, waiting=False) if batch.new_articles else []
+            self.observer.alerted(len(made))
             alerts.extend(made)
             recall.run(made)
             if made and self.outbox.workers_running:
@@ -173,6 +199,7 @@ class Watchdesk:
         if stop is None or not stop.is_set():
             made = set(alerts)
             finished = [a for a in maker.process() if a not in made]
+            self.observer.alerted(len(finished))
             recall.run(finished)
             alerts.extend(finished)
             release_stale(
@@ -187,6 +214,18 @@ class Watchdesk:
             return CycleSummary(polled, alerts)
         return CycleSummary(polled, alerts, self.outbox.deliver_due(max_rows=CYCLE_DELIVERIES))
 
+    def _analyse(self, title: str, text: str, url: str | None) -> Analysis:
+        """The analyser, timed and counted for the metrics."""
+        started = time.perf_counter()
+        try:
+            analysis = self.analyser.analyse(title, text, url)
+        except Exception:
+            self.observer.analysed(time.perf_counter() - started, None)
+            raise
+        entities = [m.name for m in analysis.entities] if analysis.matched else []
+        self.observer.analysed(time.perf_counter() - started, entities)
+        return analysis
+
     def run_outbox_once(self) -> OutboxReport:
         return self.outbox.deliver_due()
 
@@ -198,13 +237,27 @@ class Watchdesk:
 
 
 class ChatConnections:
-    """The chat platforms `watchdesk run` started; `stop()` closes them all."""
+    """The chat platforms `watchdesk run` started; `stop()` closes them all, `states()` says
+    which are connected now (`/healthz`)."""
 
     def __init__(self) -> None:
         self._stops: list[tuple[str, Callable[[], None]]] = []
+        self._probes: dict[str, Callable[[], bool]] = {}
 
-    def add(self, name: str, stop: Callable[[], None]) -> None:
+    def add(self, name: str, stop: Callable[[], None], connected: Callable[[], bool]) -> None:
         self._stops.append((name, stop))
+        self._probes[name] = connected
+
+    def states(self) -> dict[str, bool]:
+        """{platform: connected}; a probe that fails counts as disconnected."""
+        states = {}
+        for name, probe in self._probes.items():
+            try:
+                states[name] = bool(probe())
+            except Exception:
+                log.exception("asking whether %s is connected failed", name)
+                states[name] = False
+        return states
 
     @property
     def names(self) -> list[str]:
@@ -263,7 +316,7 @@ def _start_slack(app: Watchdesk, connections: ChatConnections) -> None:
     running = runner.start(
         bolt, mode=s.mode, app_token=s.app_token, host=s.http_host, port=s.http_port
     )
-    connections.add("slack", running.close)
+    connections.add("slack", running.close, lambda: runner.is_running(running))
     log.info("Slack connected (%s mode)", s.mode)
 
 
@@ -278,8 +331,38 @@ def _start_discord(app: Watchdesk, connections: ChatConnections) -> None:
     )
     app.register_sink(discord_runner.sink)
     discord_runner.start()
-    connections.add("discord", discord_runner.stop)
+    connections.add("discord", discord_runner.stop, lambda: discord_runner.connected)
     log.info("Discord connected")
+
+
+def start_ops(app: Watchdesk, chat: ChatConnections) -> OpsServer | None:
+    """Serve `/metrics` and `/healthz` on ``[ops] metrics_host:metrics_port`` (None when the
+    port is 0, the default): the scheduler's heartbeat, the database and ``chat``'s states."""
+    ops = app.settings.ops
+    if not ops.metrics_port:
+        return None
+    return serve_ops(app, chat, ops.metrics_host, ops.metrics_port)
+
+
+def serve_ops(app: Watchdesk, chat: ChatConnections, host: str, port: int) -> OpsServer:
+    """The ops endpoint on ``host:port`` (0: any free port)."""
+    from bot.ops.health import HealthCheck
+    from bot.ops.server import OpsServer
+
+    health = HealthCheck(
+        app.store.engine,
+        app.observer,
+        chat.states,
+        stall_after_s=app.settings.ops.stall_after_s,
+        cycle_limit_s=app.settings.poll.lease_s,
+    )
+    try:
+        return OpsServer(host, port, app.observer.registry, health)
+    except OSError as exc:
+        raise ConfigError(
+            f"[ops] metrics_port: cannot serve on {host}:{port} ({exc.strerror or exc}); "
+            f"pick a free port, or 0 to turn /metrics and /healthz off"
+        ) from None
 
 
 def chat_checks(settings: Settings) -> list[Callable[[Settings, Checklist], None]]:

@@ -30,11 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.config = getattr(args, "config", None)  # SUPPRESS-ed: absent unless given somewhere
     args.verbose = getattr(args, "verbose", False)
-    configure_logging(args)
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 2
     try:
+        configure_logging(args)  # a bad WATCHDESK_LOG_FORMAT is a UserError like any other
+        if not hasattr(args, "handler"):
+            parser.print_help()
+            return 2
         return int(args.handler(args) or 0)
     except UserError as exc:
         print(f"watchdesk: {exc}", file=sys.stderr)
@@ -45,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception:  # a bug: one log line with the traceback, one sentence for the person
-        log.exception("bug in %s", getattr(args.handler, "__name__", "a command"))
+        log.exception("bug in %s", getattr(getattr(args, "handler", None), "__name__", "a command"))
         print(f"watchdesk: {BUG_REPLY}", file=sys.stderr)
         return 1
 
@@ -54,14 +54,15 @@ QUIET_LIBRARIES = ("httpx", "httpcore", "alembic", "pymorphy3", "apscheduler.exe
 
 
 def configure_logging(args: argparse.Namespace) -> None:
-    """Our own INFO lines for the worker; libraries only speak up for warnings."""
+    """Our own INFO lines for the worker; libraries only speak up for warnings. Text or JSON
+    (``WATCHDESK_LOG_FORMAT``), secrets redacted either way: see `bot.ops.logs`."""
+    from bot.ops.logs import configure_logging as install
+
     level = logging.DEBUG if args.verbose else getattr(args, "log_level", logging.INFO)
-    logging.basicConfig(
-        level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    if not args.verbose:
+    install(level, quiet=() if args.verbose else QUIET_LIBRARIES)
+    if args.verbose:  # -v after the subcommand (`watch … -v`): the libraries speak up again
         for name in QUIET_LIBRARIES:
-            logging.getLogger(name).setLevel(logging.WARNING)
+            logging.getLogger(name).setLevel(logging.NOTSET)
 
 
 def _common_options() -> argparse.ArgumentParser:
@@ -159,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite files that exist")
     init.set_defaults(handler=cmd_init, log_level=logging.WARNING)
 
+    status = sub.add_parser(
+        "status",
+        parents=[COMMON],
+        help="feeds by state, last poll, outbox, alerts today (from the database)",
+    )
+    status.set_defaults(handler=cmd_status, log_level=logging.WARNING)
+
     doctor = sub.add_parser(
         "doctor", parents=[COMMON], help="check config, database, spaCy model and chat tokens"
     )
@@ -249,14 +257,16 @@ def _analyser(args: argparse.Namespace):  # noqa: ANN202 - Analyser
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.app import start_chat
+    from bot.app import start_chat, start_ops
     from bot.scheduler import poll_tick, run_forever
 
     app = _app(args)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     chat = start_chat(app)
+    ops = None
     try:
+        ops = start_ops(app, chat)
         if args.once:
             poll_tick(app)
         else:
@@ -268,6 +278,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             )
             run_forever(app, stop)
     finally:
+        if ops is not None:
+            ops.close()
         chat.stop()
         app.close()
     return 0
@@ -323,6 +335,20 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     problems = run_doctor(_settings(args), sys.stdout)
     return 1 if problems else 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The operator's table, read-only: no schema change, no worker needed."""
+    from bot.ops.status import read_status, status_lines
+    from bot.startup import open_store
+
+    settings = _settings(args)
+    store = open_store(settings, migrate=False)
+    try:
+        print("\n".join(status_lines(read_status(store, settings))))
+    finally:
+        store.engine.dispose()
+    return 0
 
 
 # ---------------------------------------------------------------------------- feeds / watch
@@ -479,8 +505,9 @@ def _take_common_options(args: argparse.Namespace, words: list[str]) -> list[str
         elif word.startswith("--config="):
             args.config = word.partition("=")[2]
         elif word in ("-v", "--verbose"):
-            args.verbose = True
-            logging.getLogger().setLevel(logging.DEBUG)
+            if not args.verbose:
+                args.verbose = True
+                configure_logging(args)  # the one place: now at debug level
         else:
             rest.append(word)
     return rest

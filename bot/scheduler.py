@@ -86,6 +86,7 @@ class DueTick:
         return next_due is not None and next_due <= now
 
     def __call__(self) -> CycleSummary | None:
+        self.app.observer.ticked()  # the heartbeat `/healthz` reads, cycle or not
         if not self._running.acquire(blocking=False):
             return None  # the previous cycle is still running
         try:

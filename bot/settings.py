@@ -459,6 +459,20 @@ class DiscordSettings(_Section):
         return bool(self.token)
 
 
+class OpsSettings(_Section):
+    """The operator's endpoints: `/healthz` and `/metrics` on a local port while `watchdesk run`
+    works. Off (0) unless set, so two workers on one machine never fight over a port."""
+
+    metrics_port: Annotated[
+        StrictInt, AfterValidator(Within(0, 65535, what="a port number or 0 (off)"))
+    ] = 0
+    metrics_host: StrictStr = "127.0.0.1"
+    # The tick runs every second; this long without one and `/healthz` says the scheduler stalled.
+    stall_after_s: _seconds(5, HOUR, "the tick runs every second") = Field(
+        60.0, alias="stall_after"
+    )
+
+
 def _feed_url(url: str | None) -> str:
     if not url or not re.match(r"^(https?|feed):", url, re.IGNORECASE):
         raise _fail(f"each feed needs an http(s) url, got {url!r}")
@@ -529,6 +543,7 @@ class Settings(_Section):
     permissions: PermissionSettings = PermissionSettings()
     slack: SlackSettings = SlackSettings()
     discord: DiscordSettings = DiscordSettings()
+    ops: OpsSettings = OpsSettings()
     default_channels: Destinations = (CONSOLE,)
     notice_channels: Destinations = ()
     console_journal: Annotated[Path | None, PlainValidator(_journal)] = None

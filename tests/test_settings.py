@@ -18,6 +18,7 @@ from bot.settings import (
     DiscordSettings,
     FetchSettings,
     MemorySettings,
+    OpsSettings,
     OutboxSettings,
     PermissionSettings,
     PollSettings,
@@ -529,6 +530,7 @@ SECTIONS = {
     "permissions": PermissionSettings,
     "slack": SlackSettings,
     "discord": DiscordSettings,
+    "ops": OpsSettings,
 }
 NOT_IN_THE_FILE = {"bot_token", "app_token", "signing_secret", "token", "api_url", "gateway_url"}
 

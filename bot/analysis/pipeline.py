@@ -93,6 +93,18 @@ class Analyser:
                 )
             return self._scorer
 
+    def models_in_use(self) -> dict[str, str]:
+        """For the operator (`/metrics`): the encoder configured and, once the models have
+        loaded (at the first match), the encoder and claim model actually scoring."""
+        with self._lock:
+            scorer = self._scorer
+        used = {"encoder_configured": self.encoder_spec}
+        if scorer is None:
+            return {**used, "encoder": "not loaded yet", "claims_model": "not loaded yet"}
+        encoder = scorer.encoder.id if scorer.encoder is not None else "none"
+        head = "+encoder head" if scorer.multilingual else ""
+        return {**used, "encoder": encoder, "claims_model": f"n-gram {scorer.mode}{head}"}
+
     def explain(self, title: str, text: str) -> str:
         """Why an article would or would not match, for `/watch test`."""
         return self._watchlist.explain(title, text).describe()

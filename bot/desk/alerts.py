@@ -116,13 +116,15 @@ class AlertMaker:
         try:
             analysis = self.analyse(article.title, text, article.link)
         except Exception:  # a poison article: retried a few times (store errors propagate)
-            log.exception("analysing article %s (%s) failed", article_id, article.link)
+            ids = {"article_id": article_id, "feed_id": article.feed_id}
+            log.exception("analysing article %s (%s) failed", article_id, article.link, extra=ids)
             if self.store.articles.count_analysis_failure(article_id) >= MAX_ANALYSIS_FAILURES:
                 log.error(
                     "giving up on article %s (%s) after %d failed analyses",
                     article_id,
                     article.link,
                     MAX_ANALYSIS_FAILURES,
+                    extra=ids,
                 )
             return None
         if not analysis.matched:
@@ -137,6 +139,14 @@ class AlertMaker:
             return None  # another outlet's copy of a story: posted into its thread
         alert_id = self.store.alerts.create_alert(
             article_id, source=source, analysis=analysis, destinations=destinations
+        )
+        log.info(
+            "alert %s for article %s (%s) to %s",
+            alert_id,
+            article_id,
+            article.link,
+            ", ".join(destinations),
+            extra={"alert_id": alert_id, "article_id": article_id, "feed_id": article.feed_id},
         )
         if self.stories is not None:
             self.stories.open(alert_id, article, text, analysis, source)

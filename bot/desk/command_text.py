@@ -226,6 +226,7 @@ _USAGE: dict[str, tuple[tuple[Part, ...], ...]] = {
     "digest": (
         (cmd("digest", "now"), " — post the digest of open claims and new verdicts here now"),
         (cmd("digest", "help"), " — this help"),
+    ),
     "why": (
         (
             cmd("why", None, _ph("target", "URL or ALERT-NUMBER")),

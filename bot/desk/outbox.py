@@ -111,6 +111,11 @@ class OutboxReport:
         self.updated += other.updated
 
 
+OnResult = Callable[[str, str, str], None]
+"""(platform, intent kind, outcome) after each attempt, outcome one of `OutboxReport`'s
+fields: the operator's metrics hook (`bot.ops.observer.Observer.delivered`)."""
+
+
 class _Gone(Exception):
     """What the intent refers to no longer exists (alert deleted, never posted)."""
 
@@ -132,8 +137,10 @@ class Outbox:
         base_backoff: float = BASE_BACKOFF_S,
         max_backoff: float = MAX_BACKOFF_S,
         request_timeout: float = REQUEST_TIMEOUT_S,
+        on_result: OnResult | None = None,
     ):
         self.store = store
+        self.on_result = on_result
         self.clock = clock
         self.lease = lease
         self.request_timeout = request_timeout
@@ -257,7 +264,7 @@ class Outbox:
                 found = sink.find_posted(intent.alert_id, intent.destination)
                 if found is not None:
                     self.store.outbox.mark_sent(intent.id, found)
-                    report.recovered += 1
+                    self._count(intent, report, "recovered")
                     return
             if not self.store.outbox.begin_attempt(intent.id, intent.attempts, self._lease_until()):
                 return  # another worker took this row after our lease ran out: it sends, not us
@@ -267,28 +274,34 @@ class Outbox:
         except _Gone as exc:
             self._failed(intent, attempt, str(exc), report, RemoteError(str(exc), permanent=True))
         except Exception as exc:  # a bug: logged once, retried within the policy's bound
-            log.exception("%s %s to %s crashed (a bug)", intent.kind, intent.id, intent.destination)
+            log.exception(
+                "%s %s to %s crashed (a bug)",
+                intent.kind,
+                intent.id,
+                intent.destination,
+                extra=_ids(intent),
+            )
             self._failed(intent, attempt, f"internal error: {exc!r}", report, None)
 
     def _send(self, intent: Intent, sink: Sink, report: OutboxReport) -> None:
         outbox = self.store.outbox
         if intent.kind is IntentKind.POST_ALERT:
             outbox.mark_sent(intent.id, sink.post_alert(self._alert(intent), intent.destination))
-            report.sent += 1
+            self._count(intent, report, "sent")
         elif intent.kind is IntentKind.EDIT_ALERT:
             alert = self._alert(intent)
             sink.update_alert(alert, self._posted(intent))
             outbox.mark_sent(intent.id, revision=intent.revision)
-            report.updated += 1
+            self._count(intent, report, "updated")
         elif intent.kind is IntentKind.THREAD_POST:
             outbox.mark_sent(
                 intent.id, sink.post_in_thread(self._posted(intent), intent.text or "")
             )
-            report.sent += 1
+            self._count(intent, report, "sent")
         else:  # NOTICE, DIGEST: channel messages
             sink.post_notice(intent.destination, intent.text or "")
             outbox.mark_sent(intent.id)
-            report.sent += 1
+            self._count(intent, report, "sent")
 
     def _alert(self, intent: Intent) -> AlertView:
         alert = self.store.alerts.alert_view(intent.alert_id) if intent.alert_id else None
@@ -322,11 +335,44 @@ class Outbox:
         )
         what = f"{intent.kind} {intent.id} (alert {intent.alert_id}) to {intent.destination}"
         if permanent:
-            report.failed += 1
-            log.error("giving up on %s after %d attempt(s): %s", what, attempt, error)
+            self._count(intent, report, "failed")
+            log.error(
+                "giving up on %s after %d attempt(s): %s", what, attempt, error, extra=_ids(intent)
+            )
         else:
-            report.retrying += 1
-            log.warning("%s failed (attempt %d), retrying in %.0fs: %s", what, attempt, wait, error)
+            self._count(intent, report, "retrying")
+            log.warning(
+                "%s failed (attempt %d), retrying in %.0fs: %s",
+                what,
+                attempt,
+                wait,
+                error,
+                extra=_ids(intent),
+            )
+
+    def _count(self, intent: Intent, report: OutboxReport, outcome: str) -> None:
+        """One attempt's result, in the pass's report, the log and the metrics hook."""
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        if outcome in ("sent", "recovered", "updated"):
+            log.info(
+                "%s %s (alert %s) to %s: %s",
+                intent.kind,
+                intent.id,
+                intent.alert_id,
+                intent.destination,
+                outcome,
+                extra=_ids(intent),
+            )
+        if self.on_result is not None:  # a metrics bug must never fail a delivery that worked
+            try:
+                self.on_result(intent.destination.platform, str(intent.kind), outcome)
+            except Exception:
+                log.exception("the delivery result hook failed (a bug)")
+
+
+def _ids(intent: Intent) -> dict[str, int | None]:
+    """The ids a log line about an intent carries as fields (JSON logs)."""
+    return {"delivery_id": intent.id, "alert_id": intent.alert_id}
 
 
 def check_lease(lease: float, call_s: float, what: str) -> None:

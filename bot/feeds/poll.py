@@ -15,9 +15,10 @@ import asyncio
 import hashlib
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -111,6 +112,8 @@ class FeedResult:
     outcome: str
     new_articles: tuple[int, ...] = ()
     error: str | None = None
+    fetch_s: float | None = None  # time fetching (None: not fetched), for the metrics
+    parse_s: float | None = None  # time parsing (None: not parsed: 304, same body, fetch failed)
 
 
 @dataclass
@@ -144,6 +147,8 @@ class _Parsed:
     feed: FeedInfo
     entries: list[NewEntry]
     success: PollSuccess
+    fetch_s: float | None = None
+    parse_s: float | None = None
 
     @property
     def chars(self) -> int:
@@ -346,6 +351,7 @@ class Poller:
                         "will be polled again",
                         feed.id,
                         feed.url,
+                        extra={"feed_id": feed.id},
                     )
                 finally:
                     batch.finish_one()
@@ -456,7 +462,12 @@ class Poller:
                 continue
             new_ids = added.get(item.feed.id, [])
             batch.results[index] = FeedResult(
-                item.feed.id, item.feed.url, "new" if new_ids else "unchanged", tuple(new_ids)
+                item.feed.id,
+                item.feed.url,
+                "new" if new_ids else "unchanged",
+                tuple(new_ids),
+                fetch_s=item.fetch_s,
+                parse_s=item.parse_s,
             )
 
     def _store_one_by_one(
@@ -493,8 +504,18 @@ class Poller:
             )
 
     async def _poll_feed(self, fetcher: GuardedFetcher, feed: FeedInfo) -> FeedResult | _Parsed:
-        """Fetch and parse one feed: its final result, or its entries for the batch store."""
+        """Fetch and parse one feed: its final result, or its entries for the batch store; with
+        the time each step took (``fetch_s``, ``parse_s``), for the metrics."""
+        timings: dict[str, float] = {}
+        outcome = await self._fetch_and_parse(fetcher, feed, timings)
+        return replace(outcome, **timings)
+
+    async def _fetch_and_parse(
+        self, fetcher: GuardedFetcher, feed: FeedInfo, timings: dict[str, float]
+    ) -> FeedResult | _Parsed:
+        started = time.perf_counter()
         fetched = await fetcher.fetch(feed.url, etag=feed.etag, last_modified=feed.last_modified)
+        timings["fetch_s"] = time.perf_counter() - started
         if fetched.status == "error":
             return self._failed(feed, RemoteError(fetched.error or "fetch failed"))
         if fetched.status == "not_modified":
@@ -502,6 +523,7 @@ class Poller:
         digest = body_hash(fetched.body or b"")
         if feed.primed and digest == feed.body_hash:  # a server that ignores conditional GET
             return self._succeeded(feed, fetched, "same_body", body=digest)
+        started = time.perf_counter()
         try:
             parsed = await self._parse(fetched)
         except (FeedParseError, RemoteError) as exc:  # the document is no feed we can read
@@ -510,6 +532,8 @@ class Poller:
             )
         except Exception:
             return self._crashed(feed, "parsing")
+        finally:
+            timings["parse_s"] = time.perf_counter() - started
         if not parsed.entries:
             return self._failed(
                 feed,
@@ -566,7 +590,14 @@ class Poller:
             next_poll_at=now + timedelta(seconds=policy.delay_s(attempt, error.retry_after)),
             disable_after=1 if error.permanent else policy.max_attempts,
         )
-        log.warning("feed %s (%s) failed (%d in a row): %s", feed.id, feed.url, count, error)
+        log.warning(
+            "feed %s (%s) failed (%d in a row): %s",
+            feed.id,
+            feed.url,
+            count,
+            error,
+            extra={"feed_id": feed.id},
+        )
         if not disabled:
             return FeedResult(feed.id, feed.url, "failed", error=str(error))
         for destination in self._notice_destinations(feed):
@@ -585,7 +616,11 @@ class Poller:
         """A bug in our own code on this feed: logged once with its traceback (call from an
         ``except`` block); the feed keeps its failure count and is polled at its next slot."""
         log.exception(
-            "%s feed %s (%s) crashed: a bug, not the feed's fault", stage, feed.id, feed.url
+            "%s feed %s (%s) crashed: a bug, not the feed's fault",
+            stage,
+            feed.id,
+            feed.url,
+            extra={"feed_id": feed.id},
         )
         now = self.clock()
         self.store.feeds.record_poll_crash(

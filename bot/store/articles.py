@@ -430,6 +430,11 @@ class ArticleRepository(Repository):
         with self._tx() as s:
             return s.scalar(select(func.count()).where(FeedEntryRow.feed_id == feed_id)) or 0
 
+    def count_articles(self) -> int:
+        """Every article stored (`/metrics`)."""
+        with self._tx() as s:
+            return s.scalar(select(func.count()).select_from(ArticleRow)) or 0
+
     def article(self, article_id: int) -> StoredArticle | None:
         with self._tx() as s:
             r = s.get(ArticleRow, article_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, case, func, or_, select, type_coerce, update
@@ -58,6 +59,18 @@ def _feed_info(row: FeedRow) -> FeedInfo:
         primed=row.primed,
         body_hash=row.body_hash,
     )
+
+
+FEED_STATES = ("active", "backing_off", "disabled")
+
+
+@dataclass(frozen=True)
+class FeedStates:
+    """How many feeds are in each operator-facing state (``counts`` keyed by `FEED_STATES`:
+    backing off = active but failing, waiting out its retry delay), and the latest poll."""
+
+    counts: dict[str, int]
+    last_polled_at: datetime | None
 
 
 class FeedRepository(Repository):
@@ -279,3 +292,22 @@ class FeedRepository(Repository):
             return s.scalar(
                 select(type_coerce(func.min(due), UTCDateTime())).where(FeedRow.state == "active")
             )
+
+    def feed_states(self) -> FeedStates:
+        """Feeds per state for `/metrics` and `watchdesk status`: one grouped query."""
+        state = case(
+            (and_(FeedRow.state == "active", FeedRow.error_count > 0), "backing_off"),
+            else_=FeedRow.state,
+        )
+        counts = dict.fromkeys(FEED_STATES, 0)
+        with self._tx() as s:
+            for name, count in s.execute(
+                select(state, func.count()).where(FeedRow.state != "removed").group_by(state)
+            ):
+                counts[name] = count
+            last = s.scalar(
+                select(type_coerce(func.max(FeedRow.last_polled_at), UTCDateTime())).where(
+                    FeedRow.state != "removed"
+                )
+            )
+        return FeedStates(counts, last)

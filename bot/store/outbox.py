@@ -18,13 +18,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from bot.models import Destination, MessageRef
 from bot.store.base import Repository
-from bot.store.schema import OutboxRow
+from bot.store.schema import OutboxRow, UTCDateTime
 
 
 class IntentKind(StrEnum):
@@ -57,6 +57,16 @@ class Intent:
     last_error: str | None
     next_attempt_at: datetime | None = None  # when a pending intent is tried (again)
     sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class QueueDepth:
+    """One platform's pending intents of one kind: how many, and since when the oldest waits."""
+
+    platform: str
+    kind: str
+    pending: int
+    oldest_created_at: datetime
 
 
 def _intent(row: OutboxRow) -> Intent:
@@ -340,3 +350,16 @@ class OutboxRepository(Repository):
             if kind is not None:
                 query = query.where(OutboxRow.kind == str(kind))
             return [_intent(r) for r in s.scalars(query.order_by(OutboxRow.id))]
+
+    def queue_depths(self) -> list[QueueDepth]:
+        """Pending intents per (platform, kind) with the oldest one's age: one grouped query,
+        for `/metrics` and `watchdesk status`."""
+        oldest = type_coerce(func.min(OutboxRow.created_at), UTCDateTime())
+        query = (
+            select(OutboxRow.platform, OutboxRow.kind, func.count(), oldest)
+            .where(OutboxRow.state == "pending")
+            .group_by(OutboxRow.platform, OutboxRow.kind)
+            .order_by(OutboxRow.platform, OutboxRow.kind)
+        )
+        with self._tx() as s:
+            return [QueueDepth(p, k, n, t) for p, k, n, t in s.execute(query)]

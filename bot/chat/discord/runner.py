@@ -119,6 +119,12 @@ class DiscordRunner:
                 ) from failure
             raise failure
 
+    @property
+    def connected(self) -> bool:
+        """Whether the gateway session is up and ready now (`/healthz`)."""
+        bot = self.bot
+        return bot is not None and bot.is_ready() and not bot.is_closed()
+
     def stop(self) -> None:
         """Close the gateway connection and wait for the thread to end."""
         loop, bot, thread = self._loop, self.bot, self._thread

@@ -105,6 +105,16 @@ def start_socket_mode(app: App, app_token: str) -> SocketModeHandler:
     return handler
 
 
+def is_running(running: Running) -> bool:
+    """Whether a started mode is up now (`/healthz`): Socket Mode's WebSocket is connected, or
+    the HTTP endpoint's thread still serves."""
+    if isinstance(running, HttpServer):
+        return running.thread.is_alive()
+    if isinstance(running, SocketModeHandler):
+        return bool(running.client.is_connected())
+    raise TypeError(f"not a running Slack mode: {running!r}")
+
+
 def start(
     app: App, *, mode: str, app_token: str | None = None, host: str = "127.0.0.1", port: int = 3000
 ) -> Running:
