@@ -213,7 +213,7 @@ class AlertVectorsRow(Base):
     dim: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
     claim_rows: Mapped[list[int]] = mapped_column(JSON, default=list)
-    # The sentence each row encodes (-1 = the title); NULL (before 0010): row i = sentence i.
+    # The sentence each row encodes (-1 = the title); NULL (before 0009): row i = sentence i.
     sentences: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
 
 

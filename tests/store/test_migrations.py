@@ -166,12 +166,12 @@ def test_0004_adds_the_feed_body_hash_and_walks_back(database_url: str) -> None:
     engine.dispose()
 
 
-def test_0010_adds_which_sentence_each_vector_row_is_and_walks_back(database_url: str) -> None:
-    """Rows written before 0010 (no sentence numbers) read as row i = sentence i."""
+def test_0009_adds_which_sentence_each_vector_row_is_and_walks_back(database_url: str) -> None:
+    """Rows written before 0009 (no sentence numbers) read as row i = sentence i."""
     engine = db.make_engine(database_url)
     db.upgrade(engine, "0004")
     assert "sentences" not in {c["name"] for c in inspect(engine).get_columns("alert_vectors")}
-    db.upgrade(engine, "0010")
+    db.upgrade(engine, "0009")
     assert "sentences" in {c["name"] for c in inspect(engine).get_columns("alert_vectors")}
     store = Store(engine)
     alert_id = stored_alert(store)

@@ -24,8 +24,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("feeds") as batch:
-        batch.add_column(sa.Column("entries_listed_since", UTCDateTime(), nullable=True))
+    # Plain ALTER TABLE for feeds: a batch (copy-and-rename) of a parent table on SQLite drops
+    # the old table, and with foreign keys on that deletes its children in cascade. A batch of
+    # feed_entries (no table refers to it) is safe, and SQLite needs one to make a column NOT NULL.
+    op.add_column("feeds", sa.Column("entries_listed_since", UTCDateTime(), nullable=True))
     with op.batch_alter_table("feed_entries") as batch:
         batch.add_column(sa.Column("last_listed_at", UTCDateTime(), nullable=True))
     op.execute("UPDATE feed_entries SET last_listed_at = seen_at")
@@ -42,5 +44,4 @@ def downgrade() -> None:
     with op.batch_alter_table("feed_entries") as batch:
         batch.drop_index(op.f("ix_feed_entries_last_listed_at"))
         batch.drop_column("last_listed_at")
-    with op.batch_alter_table("feeds") as batch:
-        batch.drop_column("entries_listed_since")
+    op.execute("ALTER TABLE feeds DROP COLUMN entries_listed_since")  # SQLite ≥ 3.35: no copy

@@ -1,7 +1,7 @@
 """stories: one alert per story, later copies linked to it
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 
 A matched article that reports a story already alerted in the window is linked to that story
 (``story_articles``) and posted into its thread instead of alerting again; ``stories`` keeps
@@ -14,7 +14,7 @@ from alembic import op
 from bot.store.schema import UTCDateTime
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """the desk's memory: imported fact-checks, recall matches, claim assignments
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 
 ``factchecks``: ClaimReview records a desk imported (``watchdesk verdicts import``), each with
 its claim's vector (one float16 row). ``recall_matches``: for a new alert's claim, the earlier
@@ -14,7 +14,7 @@ from alembic import op
 from bot.store.schema import UTCDateTime
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """what `/why` reads: each article's analysis outcome, each folded entry's identity
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0007
 
 ``articles.analysis_trace`` holds the gate's outcome (matched entities with the spelling found,
 or the closest miss and its reason); ``feed_entries.folded_by`` says, for an entry that joined
@@ -16,7 +16,7 @@ from alembic import op
 from bot.store.schema import UTCDateTime
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

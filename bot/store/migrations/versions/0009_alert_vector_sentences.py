@@ -1,7 +1,7 @@
 """which sentence each stored vector encodes
 
-Revision ID: 0010
-Revises: 0004
+Revision ID: 0009
+Revises: 0008
 
 The analyser encodes only the title, the lead, the claim candidates and the flagged claims of
 an article, so row i of ``alert_vectors.data`` is no longer sentence i: ``sentences`` lists the
@@ -12,8 +12,8 @@ sentence was encoded in order.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0004"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
