@@ -28,6 +28,7 @@ from bot.settings import FetchSettings
 from bot.store.articles import MAX_ANALYSIS_FAILURES, ArticleHistory, Sighting
 from bot.store.outbox import Intent, IntentKind
 from bot.store.repo import Store
+from bot.store.stories import JoinedStory, thread_post_key
 
 MAX_SUGGESTIONS = 3
 _ALERT_RE = re.compile(r"#?(\d{1,12})")
@@ -127,14 +128,47 @@ class Why:
         feeds = {i: f for i in wanted if (f := self.store.feeds.feed_by_id(i)) is not None}
         rows: list[tuple[Part, ...] | Part] = [f"“{a.title or '(no title)'}” — {a.link or a.key}"]
         alert_id = self.store.alerts.alert_for_article(a.id)
-        rows.append(self._verdict(a, alert_id))
+        joined = self.store.stories.joined_story(a.id) if alert_id is None else None
+        rows.append(self._joined(joined) if joined is not None else self._verdict(a, alert_id))
         rows.append(f"Stored {when(a.stored_at)} from {_feed_name(feeds.get(a.feed_id or -1))}.")
         rows.append("Feeds that list it:")
         rows.extend(self._sighting(s, feeds.get(s.feed_id)) for s in a.sightings)
         rows.extend(self._matching(a))
         if alert_id is not None:
+            story = self.store.stories.sources(alert_id)
+            if story.count > 1:
+                rows.append(
+                    f"Its story has {story.count} sources: {', '.join(story.outlets)}; later "
+                    "copies were posted into the alert's thread."
+                )
             rows.extend(self._deliveries(alert_id, platform))
+        elif joined is not None:
+            rows.extend(self._thread_posts(joined, a.id, platform))
         return lines(*rows)
+
+    @staticmethod
+    def _joined(joined: JoinedStory) -> str:
+        return (
+            f"Not alerted on its own: it reports the story of alert #{joined.alert_id} (matched "
+            f"{when(joined.joined_at)}, as {joined.outlet}), so it was posted into that alert's "
+            "thread (one alert per story; [stories] sets how alike two reports must be)."
+        )
+
+    def _thread_posts(
+        self, joined: JoinedStory, article_id: int, platform: str
+    ) -> list[tuple[Part, ...]]:
+        prefix = thread_post_key(joined.story_id, article_id, "")
+        posts = [
+            i
+            for i in self.store.outbox.intents_for_alert(joined.alert_id, IntentKind.THREAD_POST)
+            if (i.idempotency_key or "").startswith(prefix)
+        ]
+        if not posts:
+            return [("No thread post was queued for it.",)]
+        posts.sort(key=lambda i: i.destination.platform != platform)
+        rows: list[tuple[Part, ...]] = [(f"Thread post in alert #{joined.alert_id}:",)]
+        rows.extend(_delivery(i, "open the thread post") for i in posts)
+        return rows
 
     def _verdict(self, a: ArticleHistory, alert_id: int | None) -> str:
         """The one line that says where the article stopped."""
@@ -252,14 +286,14 @@ def _same_site(a: str, b: str) -> bool:
     return bool(a) and a == b
 
 
-def _delivery(i: Intent) -> tuple[Part, ...]:
+def _delivery(i: Intent, label: str = "open the alert") -> tuple[Part, ...]:
     where = f"• {i.destination}: "
     tries = f"{i.attempts} attempt{'s' if i.attempts != 1 else ''}"
     if i.state == "sent":
         text = f"{where}sent {when(i.sent_at)} ({tries})"
         if i.message_id:
             ref = MessageRef(str(i.destination), i.message_id, i.thread_id)
-            return (text + " · ", MessageLink(ref, "open the alert"))
+            return (text + " · ", MessageLink(ref, label))
         return (text,)
     if i.state == "failed":
         return (f"{where}FAILED after {tries}; last error: {i.last_error or 'unknown'}",)

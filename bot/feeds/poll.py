@@ -508,6 +508,8 @@ class Poller:
         the time each step took (``fetch_s``, ``parse_s``), for the metrics."""
         timings: dict[str, float] = {}
         outcome = await self._fetch_and_parse(fetcher, feed, timings)
+        if isinstance(outcome, _Succeeded):
+            return replace(outcome, result=replace(outcome.result, **timings))
         return replace(outcome, **timings)
 
     async def _fetch_and_parse(

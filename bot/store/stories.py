@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.store.base import Repository
 from bot.store.outbox import IntentKind, _row, rearm_edits
-from bot.store.schema import ArticleRow, OutboxRow, StoryArticleRow, StoryRow
+from bot.store.schema import AlertRow, ArticleRow, OutboxRow, StoryArticleRow, StoryRow
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,17 @@ class StorySources:
 
     count: int
     outlets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JoinedStory:
+    """An article that joined a story: the story, the alert whose thread it was posted in, the
+    outlet it was reported as and when (`/why`)."""
+
+    story_id: int
+    alert_id: int
+    outlet: str
+    joined_at: datetime
 
 
 def thread_post_key(story_id: int, article_id: int, destination: str) -> str:
@@ -205,6 +216,19 @@ class StoryRepository(Repository):
                 )
             )
         return StorySources(max(1, len(outlets)), tuple(dict.fromkeys(outlets)))
+
+    def joined_story(self, article_id: int) -> JoinedStory | None:
+        """The story ``article_id`` joined as another outlet's copy (not the one it opened)."""
+        with self._tx() as s:
+            row = s.execute(
+                select(
+                    StoryRow.id, StoryRow.alert_id, StoryArticleRow.outlet, StoryArticleRow.added_at
+                )
+                .join(StoryRow, StoryRow.id == StoryArticleRow.story_id)
+                .join(AlertRow, AlertRow.id == StoryRow.alert_id)
+                .where(StoryArticleRow.article_id == article_id, AlertRow.article_id != article_id)
+            ).first()
+        return JoinedStory(*row) if row is not None else None
 
     def story_of_article(self, article_id: int) -> int | None:
         with self._tx() as s:

@@ -388,3 +388,28 @@ def test_a_url_whose_site_feed_is_polled_but_does_not_list_it(
         "Its site's feed is already polled, and it does not list this article.",
     ]
     assert rows[2].startswith(f"• Wire news ({feed}) — active; last success never, next poll ")
+
+
+def test_a_copy_that_joined_a_story_names_the_story_and_its_thread_post(
+    app: Watchdesk, site: LoopbackServer
+) -> None:
+    """The second outlet's report of a story alerted already is no alert of its own: `/why`
+    says which alert's story it joined and how its thread post went; the alert's own trace
+    counts the story's sources."""
+    wire = primed_feed(app, site, "/wire.xml", "Wire")
+    other = primed_feed(app, site, "/other.xml", "Other Daily")
+    story = "Lukashenka greets the observers of the drills in Minsk. " + FILLER
+    first, second = "https://wire.example/drills", "https://other.example/drills"
+    serve(site, "/wire.xml", rss(item("Lukashenka greets observers", story, link=first)))
+    poll(app)
+    serve(site, "/other.xml", rss(item("Lukashenka greets drill observers", story, link=second)))
+    poll(app)
+    assert wire and other
+    rows = lines_of(why(app, second))
+    assert rows[1].startswith("Not alerted on its own: it reports the story of alert #1 (")
+    assert "as Other Daily), so it was posted into that alert's thread" in rows[1]
+    assert rows[-2] == "Thread post in alert #1:"
+    assert rows[-1].startswith("• console: sent 20")
+    assert rows[-1].endswith("· open the thread post (console message console-1-reply-1)")
+    alerted = why(app, first)
+    assert "Its story has 2 sources: Wire, Other Daily; later copies were posted" in alerted
