@@ -150,6 +150,12 @@ def write_config(folder: Path, database_url: str, args: argparse.Namespace) -> P
         "[analysis]",
         "fetch_full_text = false",  # the bench stories' pages are not on loopback
         f"encoder = {_toml(args.encoder)}",
+        # The generated stories share one template, so one-alert-per-story would fold them
+        # together; each must alert, as the duplicate counts below compare alerts to stories.
+        "[stories]",
+        "text_threshold = 1.0",
+        "vector_threshold = 1.0",
+        "cross_language_threshold = 1.0",
     ]
     for entity in watch:
         lines.append("[[watch]]")

@@ -427,8 +427,18 @@ class ArticleRepository(Repository):
         }
 
     def count_feed_entries(self, feed_id: int) -> int:
+        """The entries the feed has shown (its content identities, kept beside them to
+        recognise re-published copies, are not entries)."""
         with self._tx() as s:
-            return s.scalar(select(func.count()).where(FeedEntryRow.feed_id == feed_id)) or 0
+            return (
+                s.scalar(
+                    select(func.count()).where(
+                        FeedEntryRow.feed_id == feed_id,
+                        FeedEntryRow.identity.not_like(f"{CONTENT_IDENTITY_PREFIX}%"),
+                    )
+                )
+                or 0
+            )
 
     def count_articles(self) -> int:
         """Every article stored (`/metrics`)."""

@@ -53,7 +53,12 @@ def test_a_claim_checked_in_english_is_recalled_on_the_russian_article(
     app = build_app(
         sqlite_url,
         {"console": ConsoleSink(out)},
-        extra_toml="[poll]\nbackfill = 5\n[analysis]\nfetch_full_text = false",
+        # the Russian copy would join the English story's thread (issue 12): here it must be an
+        # alert of its own, as when the claim comes back after the story's window
+        extra_toml=(
+            "[poll]\nbackfill = 5\n[analysis]\nfetch_full_text = false\n"
+            "[stories]\ntext_threshold = 1.0\nvector_threshold = 1.0\ncross_language_threshold = 1.0"
+        ),
     )
     try:
         with LoopbackServer() as server:

@@ -51,8 +51,15 @@ def test_the_bot_resumes_after_discord_asks_it_to_reconnect(world: DiscordWorld)
 def test_commands_sync_globally_on_request(world: DiscordWorld) -> None:
     fake = world.fake
     synced = world.runner.sync_commands(globally=True)
-    assert synced == {f"guild:{fake.guild_id}": 5, "global": 5}
-    assert sorted(fake.commands["global"]) == ["claims", "digest", "feeds", "verdict", "watch"]
+    assert synced == {f"guild:{fake.guild_id}": 6, "global": 6}
+    assert sorted(fake.commands["global"]) == [
+        "claims",
+        "digest",
+        "feeds",
+        "verdict",
+        "watch",
+        "why",
+    ]
 
 
 def test_without_the_message_content_intent_mentions_still_work(tmp_path: Path) -> None:
