@@ -406,6 +406,7 @@ class AlertRepository(Repository):
             return list(
                 s.scalars(select(VerdictRow.alert_id).distinct().order_by(VerdictRow.alert_id))
             )
+
     def count_created_since(self, since: datetime) -> int:
         """Alerts created at or after ``since`` (`watchdesk status`: alerts today)."""
         with self._tx() as s:
